@@ -1,0 +1,43 @@
+//! Flint: a SQL and DataFrame query engine on Spark-style RDD execution.
+//!
+//! Modules in pipeline order (the SQL front end arrives on top of these):
+//!
+//! - [`session`]: the [`SessionContext`], which owns everything below.
+//! - [`rdd`]: typed, lazy, partitioned datasets with their lineage,
+//!   partitioners, pair operations and shared variables.
+//! - [`shuffle`]: map outputs bucketed by (shuffle, map, reduce partition)
+//!   and cached partitions.
+//! - [`scheduler`]: the DAG scheduler cutting jobs into stages and running
+//!   tasks on the worker pool, with retries and metrics.
+//! - [`memory`]: the session's memory pool.
+//!
+//! ```
+//! use flint::SessionContext;
+//! let ctx = SessionContext::new();
+//! let counts = ctx
+//!     .parallelize(vec!["to be", "or not to be"], 2)
+//!     .flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
+//!     .map(|w| (w, 1))
+//!     .reduce_by_key(|a, b| a + b);
+//! let mut out = counts.collect().unwrap();
+//! out.sort();
+//! assert_eq!(out[0], ("be".to_string(), 2));
+//! ```
+
+pub mod config;
+pub mod error;
+mod io;
+pub mod memory;
+pub mod rdd;
+pub mod scheduler;
+pub mod session;
+pub mod shuffle;
+
+pub use config::{FaultInjection, SessionConfig};
+pub use error::{Error, Result, ResultExt};
+pub use rdd::{
+    Accumulator, AccumulatorValue, Broadcast, HashPartitioner, PartitionKey, Partitioner, RangePartitioner, Rdd,
+    StorageLevel,
+};
+pub use scheduler::{JobListener, JobMetrics, StageKind, StageMetrics, TaskContext};
+pub use session::SessionContext;

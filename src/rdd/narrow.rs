@@ -1,0 +1,195 @@
+//! RDD nodes with only narrow dependencies: computed inside the task of
+//! their child, with no data movement between partitions.
+
+use std::sync::Arc;
+
+use super::{BoxIter, Data, Dependency, Partitioner, Rdd, RddBase, RddCompute, RddMeta};
+use crate::error::Result;
+use crate::scheduler::TaskContext;
+
+pub(crate) type PartitionFn<T, U> = dyn Fn(usize, BoxIter<T>, &Arc<TaskContext>) -> Result<BoxIter<U>> + Send + Sync;
+
+/// Applies a function to each partition of its parent (map, filter, ...).
+pub(crate) struct MapPartitionsRdd<T, U> {
+    meta: RddMeta,
+    parent: Rdd<T>,
+    f: Arc<PartitionFn<T, U>>,
+    partitioner: Option<Arc<dyn Partitioner>>,
+}
+
+impl<T: Data, U: Data> MapPartitionsRdd<T, U> {
+    /// `preserves_partitioning` keeps the parent's partitioner (keys are
+    /// unchanged, as for `filter` or `map_values`).
+    pub fn create(
+        parent: &Rdd<T>,
+        name: &str,
+        preserves_partitioning: bool,
+        f: impl Fn(usize, BoxIter<T>, &Arc<TaskContext>) -> Result<BoxIter<U>> + Send + Sync + 'static,
+    ) -> Rdd<U> {
+        Rdd::from_node(Self {
+            meta: RddMeta::new(parent.session(), name),
+            parent: parent.clone(),
+            f: Arc::new(f),
+            partitioner: if preserves_partitioning {
+                parent.partitioner()
+            } else {
+                None
+            },
+        })
+    }
+}
+
+impl<T: Data, U: Data> RddBase for MapPartitionsRdd<T, U> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.parent.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        self.partitioner.clone()
+    }
+}
+
+impl<T: Data, U: Data> RddCompute<U> for MapPartitionsRdd<T, U> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<U>> {
+        let input = self.parent.iterator(split, tc)?;
+        (self.f)(split, input, tc)
+    }
+}
+
+/// The partitions of several RDDs, one after another.
+pub(crate) struct UnionRdd<T> {
+    meta: RddMeta,
+    parents: Vec<Rdd<T>>,
+}
+
+impl<T: Data> UnionRdd<T> {
+    pub fn create(parents: Vec<Rdd<T>>) -> Rdd<T> {
+        Rdd::from_node(Self {
+            meta: RddMeta::new(parents[0].session(), "union"),
+            parents,
+        })
+    }
+
+    fn locate(&self, mut split: usize) -> Option<(&Rdd<T>, usize)> {
+        for p in &self.parents {
+            if split < p.num_partitions() {
+                return Some((p, split));
+            }
+            split -= p.num_partitions();
+        }
+        None
+    }
+}
+
+impl<T: Data> RddBase for UnionRdd<T> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.parents.iter().map(|p| p.num_partitions()).sum()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        self.parents.iter().map(|p| Dependency::Narrow(p.base())).collect()
+    }
+}
+
+impl<T: Data> RddCompute<T> for UnionRdd<T> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        match self.locate(split) {
+            Some((rdd, s)) => rdd.iterator(s, tc),
+            None => Err(crate::Error::Internal(format!("union has no partition {split}"))),
+        }
+    }
+}
+
+/// Merges groups of parent partitions into fewer partitions, without a
+/// shuffle.
+pub(crate) struct CoalescedRdd<T> {
+    meta: RddMeta,
+    parent: Rdd<T>,
+    groups: Vec<Vec<usize>>,
+}
+
+impl<T: Data> CoalescedRdd<T> {
+    pub fn create(parent: &Rdd<T>, n: usize) -> Rdd<T> {
+        let total = parent.num_partitions();
+        let n = n.clamp(1, total.max(1));
+        let groups = (0..n).map(|i| (i * total / n..(i + 1) * total / n).collect()).collect();
+        Rdd::from_node(Self {
+            meta: RddMeta::new(parent.session(), "coalesce"),
+            parent: parent.clone(),
+            groups,
+        })
+    }
+}
+
+impl<T: Data> RddBase for CoalescedRdd<T> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.groups.len()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+}
+
+impl<T: Data> RddCompute<T> for CoalescedRdd<T> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        let iters = self.groups[split]
+            .iter()
+            .map(|&p| self.parent.iterator(p, tc))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(iters.into_iter().flatten()))
+    }
+}
+
+/// Every pair of an element of one RDD with an element of another.
+pub(crate) struct CartesianRdd<T, U> {
+    meta: RddMeta,
+    left: Rdd<T>,
+    right: Rdd<U>,
+}
+
+impl<T: Data, U: Data> CartesianRdd<T, U> {
+    pub fn create(left: &Rdd<T>, right: &Rdd<U>) -> Rdd<(T, U)> {
+        Rdd::from_node(Self {
+            meta: RddMeta::new(left.session(), "cartesian"),
+            left: left.clone(),
+            right: right.clone(),
+        })
+    }
+}
+
+impl<T: Data, U: Data> RddBase for CartesianRdd<T, U> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.left.num_partitions() * self.right.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Narrow(self.left.base()),
+            Dependency::Narrow(self.right.base()),
+        ]
+    }
+}
+
+impl<T: Data, U: Data> RddCompute<(T, U)> for CartesianRdd<T, U> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<(T, U)>> {
+        let nr = self.right.num_partitions();
+        let right: Arc<Vec<U>> = Arc::new(self.right.iterator(split % nr, tc)?.collect());
+        let left = self.left.iterator(split / nr, tc)?;
+        Ok(Box::new(left.flat_map(move |x| {
+            let right = Arc::clone(&right);
+            (0..right.len()).map(move |i| (x.clone(), right[i].clone()))
+        })))
+    }
+}
