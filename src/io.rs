@@ -141,14 +141,19 @@ pub(crate) fn list_all(
         .with_context(|| format!("listing '{prefix}'"))
 }
 
+/// Deletes one object.
+pub(crate) fn delete(session: &SessionState, store: &Arc<dyn ObjectStore>, path: &StorePath) -> Result<()> {
+    let store = Arc::clone(store);
+    let p = path.clone();
+    session
+        .block_on(async move { store.delete(&p).await })?
+        .with_context(|| format!("deleting '{path}'"))
+}
+
 /// Deletes every object below a prefix.
 pub(crate) fn delete_all(session: &SessionState, store: &Arc<dyn ObjectStore>, prefix: &StorePath) -> Result<()> {
     for meta in list_all(session, store, prefix)? {
-        let store = Arc::clone(store);
-        let p = meta.location.clone();
-        session
-            .block_on(async move { store.delete(&p).await })?
-            .with_context(|| format!("deleting '{}'", meta.location))?;
+        delete(session, store, &meta.location)?;
     }
     Ok(())
 }

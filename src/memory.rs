@@ -44,13 +44,13 @@ impl MemoryPool {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let next = cur.saturating_add(bytes);
-            if let Some(limit) = self.limit {
-                if next > limit {
-                    return Err(Error::InvalidArgument(format!(
-                        "memory limit of {limit} bytes exceeded: {consumer} needs {bytes} bytes \
-                         with {cur} already in use"
-                    )));
-                }
+            if let Some(limit) = self.limit
+                && next > limit
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "memory limit of {limit} bytes exceeded: {consumer} needs {bytes} bytes \
+                     with {cur} already in use"
+                )));
             }
             match self
                 .used

@@ -32,6 +32,7 @@ pub use partitioner::{HashPartitioner, PartitionKey, Partitioner, RangePartition
 
 pub use shuffled::{ShuffleMapOutput, ShuffledRdd};
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
@@ -128,14 +129,56 @@ pub(crate) trait ShuffleDependencyBase: Send + Sync + 'static {
 /// assert_eq!(squares.collect().unwrap(), vec![1, 4, 9, 16]);
 /// ```
 pub struct Rdd<T> {
-    pub(crate) node: Arc<dyn RddCompute<T>>,
+    pub(crate) node: ManuallyDrop<Arc<dyn RddCompute<T>>>,
 }
 
 impl<T> Clone for Rdd<T> {
     fn clone(&self) -> Self {
         Self {
-            node: Arc::clone(&self.node),
+            node: ManuallyDrop::new(Arc::clone(&self.node)),
         }
+    }
+}
+
+thread_local! {
+    /// Lineage nodes waiting to be dropped; `None` while no drop is running.
+    static DROP_QUEUE: std::cell::RefCell<Option<Vec<Arc<dyn RddBase>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl<T> Drop for Rdd<T> {
+    /// Dropping the last handle of a long lineage would recurse once per
+    /// RDD and overflow the stack; instead, the outermost drop takes nodes
+    /// off a queue one at a time, and nested drops only add to it.
+    fn drop(&mut self) {
+        // SAFETY: `node` is never used again; this is the only place that
+        // takes it out of the `ManuallyDrop`.
+        let node = unsafe { ManuallyDrop::take(&mut self.node) };
+        if Arc::strong_count(&node) != 1 {
+            return;
+        }
+        let node: Arc<dyn RddBase> = node;
+        let outermost = DROP_QUEUE.with(|q| {
+            let mut q = q.borrow_mut();
+            match q.as_mut() {
+                Some(queue) => {
+                    queue.push(node);
+                    false
+                }
+                None => {
+                    *q = Some(vec![node]);
+                    true
+                }
+            }
+        });
+        if !outermost {
+            return;
+        }
+        // Dropping a node drops its parents' handles, which queue them.
+        while let Some(next) = DROP_QUEUE.with(|q| q.borrow_mut().as_mut().and_then(Vec::pop)) {
+            drop(next);
+        }
+        DROP_QUEUE.with(|q| *q.borrow_mut() = None);
     }
 }
 
@@ -194,7 +237,7 @@ impl<T: 'static> Rdd<T> {
     where
         T: 'static,
     {
-        Arc::clone(&self.node) as Arc<dyn RddBase>
+        Arc::clone(&*self.node) as Arc<dyn RddBase>
     }
 
     /// Keeps this RDD's partitions in memory once computed, so later jobs
@@ -232,7 +275,9 @@ impl<T: 'static> Rdd<T> {
 
 impl<T: Data> Rdd<T> {
     pub(crate) fn from_node(node: impl RddCompute<T> + 'static) -> Self {
-        Self { node: Arc::new(node) }
+        Self {
+            node: ManuallyDrop::new(Arc::new(node)),
+        }
     }
 
     /// Computes partition `split`, going through the cache when the RDD is

@@ -136,11 +136,9 @@ impl<K: Data + Ord + std::fmt::Debug> RangePartitioner<K> {
         let mut target = step;
         for (k, w) in weighted {
             cumulative += w;
-            if cumulative >= target && bounds.len() < partitions - 1 {
-                if bounds.last().is_none_or(|b| *b < k) {
-                    bounds.push(k);
-                    target += step;
-                }
+            if cumulative >= target && bounds.len() < partitions - 1 && bounds.last().is_none_or(|b| *b < k) {
+                bounds.push(k);
+                target += step;
             }
         }
         Ok(Self::from_bounds(bounds, ascending))

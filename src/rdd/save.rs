@@ -1,9 +1,10 @@
 //! `save_as_text_file`: one `part-NNNNN` file per partition, committed
 //! atomically.
 //!
-//! Tasks write under `<dir>/_temporary/`, one file per attempt; when the
-//! whole job has succeeded the driver renames each partition's successful
-//! attempt into place and writes `_SUCCESS`. If the job fails, the output
+//! Tasks write hidden files `<dir>/.flint-tmp-part-NNNNN-A`, one per attempt
+//! (readers skip hidden files); when the whole job has succeeded the driver
+//! renames each partition's successful attempt into place, deletes the
+//! leftovers of failed attempts and writes `_SUCCESS`. If the job fails, the output
 //! directory (which must not exist beforehand) is removed, so a failed job
 //! leaves nothing half-written behind.
 
@@ -14,6 +15,8 @@ use super::{Data, Rdd};
 use crate::error::{Error, Result};
 use crate::io;
 use crate::scheduler::run_job;
+
+const TEMP_PREFIX: &str = ".flint-tmp-part-";
 
 impl<T: Data + Display> Rdd<T> {
     /// Writes each element on its own line, one file per partition, into a
@@ -36,8 +39,7 @@ impl<T: Data + Display> Rdd<T> {
                 "output directory '{dir}' already exists"
             )));
         }
-        let temp = loc.path.clone().join("_temporary");
-        let (store, temp_dir) = (loc.store.clone(), temp.clone());
+        let (store, out_dir) = (loc.store.clone(), loc.path.clone());
         let written = run_job(
             session,
             self,
@@ -51,8 +53,8 @@ impl<T: Data + Display> Rdd<T> {
                 if tc.has_failed() {
                     return Ok(None);
                 }
-                let name = format!("part-{:05}.attempt-{}", tc.partition_id(), tc.attempt_number());
-                let path = temp_dir.clone().join(name);
+                let name = format!("{TEMP_PREFIX}{:05}-{}", tc.partition_id(), tc.attempt_number());
+                let path = out_dir.clone().join(name);
                 io::put(&tc.session, &store, &path, buf)?;
                 Ok(Some((tc.partition_id(), path)))
             },
@@ -62,7 +64,11 @@ impl<T: Data + Display> Rdd<T> {
                 let target = loc.path.clone().join(format!("part-{partition:05}"));
                 io::rename(session, &loc.store, &path, &target)?;
             }
-            io::delete_all(session, &loc.store, &temp)?;
+            for leftover in io::list_all(session, &loc.store, &loc.path)? {
+                if leftover.location.filename().is_some_and(|f| f.starts_with(TEMP_PREFIX)) {
+                    io::delete(session, &loc.store, &leftover.location)?;
+                }
+            }
             io::put(session, &loc.store, &loc.path.clone().join("_SUCCESS"), Vec::new())
         });
         if let Err(e) = commit {

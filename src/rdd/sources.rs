@@ -23,7 +23,7 @@ pub(crate) struct GeneratorRdd<T> {
 }
 
 impl<T: Data> GeneratorRdd<T> {
-    pub(crate) fn new(
+    pub(crate) fn create(
         session: &Arc<SessionState>,
         name: &str,
         num_partitions: usize,
@@ -94,7 +94,7 @@ impl SessionContext {
             num_slices
         };
         let data = Arc::new(data);
-        GeneratorRdd::new(&self.state, "parallelize", n, move |i, _| {
+        GeneratorRdd::create(&self.state, "parallelize", n, move |i, _| {
             let (start, end) = slice_bounds(data.len(), n, i);
             Ok(Box::new(SharedVecIter::range(Arc::clone(&data), start, end)) as BoxIter<T>)
         })
@@ -130,7 +130,7 @@ impl SessionContext {
                 (span + step as i128 - step.signum() as i128) / step as i128
             }
         };
-        GeneratorRdd::new(&self.state, "range", n, move |i, _| {
+        GeneratorRdd::create(&self.state, "range", n, move |i, _| {
             if step == 0 {
                 return Err(Error::InvalidArgument("range: step must not be 0".into()));
             }
@@ -180,12 +180,12 @@ impl SessionContext {
             }
         }
         if splits.is_empty() {
-            return Ok(GeneratorRdd::new(&self.state, "text_file", 1, |_, _| {
+            return Ok(GeneratorRdd::create(&self.state, "text_file", 1, |_, _| {
                 Ok(Box::new(std::iter::empty()) as BoxIter<String>)
             }));
         }
         let splits = Arc::new(splits);
-        Ok(GeneratorRdd::new(
+        Ok(GeneratorRdd::create(
             &self.state,
             "text_file",
             splits.len(),

@@ -287,11 +287,11 @@ impl Job<'_> {
                 .par_iter()
                 .map(|&item| {
                     let r = this.run_task(stage_id, &stage_name, item, body, &attempts, &failures);
-                    if let Err(e) = &r {
-                        if !matches!(e, Error::FetchFailed { .. }) {
-                            // Stop the job's other tasks soon: it is lost.
-                            this.cancel.store(true, Ordering::Relaxed);
-                        }
+                    if let Err(e) = &r
+                        && !matches!(e, Error::FetchFailed { .. })
+                    {
+                        // Stop the job's other tasks soon: it is lost.
+                        this.cancel.store(true, Ordering::Relaxed);
                     }
                     (item, r)
                 })
@@ -361,16 +361,15 @@ impl Job<'_> {
                 Ok(Err(e)) => Err(tc.take_failure().unwrap_or(e)),
                 Err(payload) => Err(Error::Panic(panic_message(payload.as_ref()))),
             };
-            if result.is_ok() {
-                if let Some(f) = &config.fault_injection {
-                    if f.should_fail(stage_id, item, attempt) {
-                        result = Err(Error::InjectedFault {
-                            stage_id,
-                            partition: item,
-                            attempt,
-                        });
-                    }
-                }
+            if result.is_ok()
+                && let Some(f) = &config.fault_injection
+                && f.should_fail(stage_id, item, attempt)
+            {
+                result = Err(Error::InjectedFault {
+                    stage_id,
+                    partition: item,
+                    attempt,
+                });
             }
             match result {
                 Ok(v) => {

@@ -48,9 +48,9 @@ pub(crate) fn build(root: Arc<dyn RddBase>, mut next_stage_id: impl FnMut() -> u
                     if !list.contains(&sid) {
                         list.push(sid);
                     }
-                    if !deps.contains_key(&sid) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = deps.entry(sid) {
                         stack.push((Some(sid), s.parent()));
-                        deps.insert(sid, s);
+                        e.insert(s);
                     }
                 }
             }

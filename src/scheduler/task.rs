@@ -175,7 +175,7 @@ impl<T> Iterator for Guarded<T> {
     #[inline]
     fn next(&mut self) -> Option<T> {
         self.count = self.count.wrapping_add(1);
-        if self.count % 1024 == 0 {
+        if self.count.is_multiple_of(1024) {
             if self.tc.is_cancelled() {
                 self.tc.fail(Error::Cancelled(self.tc.job_id));
                 return None;
