@@ -131,6 +131,15 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         left_groups(self.cogroup(other))
     }
 
+    /// [`Rdd::left_outer_join`] with an explicit partitioner.
+    pub fn left_outer_join_with_partitioner<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        p: impl IntoPartitioner,
+    ) -> Rdd<(K, (V, Option<W>))> {
+        left_groups(self.cogroup_with_partitioner(other, p))
+    }
+
     /// [`Rdd::left_outer_join`] into `n` hash partitions.
     pub fn left_outer_join_with_partitions<W: Data>(&self, other: &Rdd<(K, W)>, n: usize) -> Rdd<(K, (V, Option<W>))> {
         left_groups(self.cogroup_with_partitions(other, n))
@@ -140,6 +149,15 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// `None`.
     pub fn right_outer_join<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, (Option<V>, W))> {
         right_groups(self.cogroup(other))
+    }
+
+    /// [`Rdd::right_outer_join`] with an explicit partitioner.
+    pub fn right_outer_join_with_partitioner<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        p: impl IntoPartitioner,
+    ) -> Rdd<(K, (Option<V>, W))> {
+        right_groups(self.cogroup_with_partitioner(other, p))
     }
 
     /// [`Rdd::right_outer_join`] into `n` hash partitions.
@@ -162,6 +180,15 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         full_groups(self.cogroup(other))
     }
 
+    /// [`Rdd::full_outer_join`] with an explicit partitioner.
+    pub fn full_outer_join_with_partitioner<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        p: impl IntoPartitioner,
+    ) -> Rdd<(K, (Option<V>, Option<W>))> {
+        full_groups(self.cogroup_with_partitioner(other, p))
+    }
+
     /// [`Rdd::full_outer_join`] into `n` hash partitions.
     pub fn full_outer_join_with_partitions<W: Data>(
         &self,
@@ -182,6 +209,15 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     /// ```
     pub fn subtract_by_key<W: Data>(&self, other: &Rdd<(K, W)>) -> Rdd<(K, V)> {
         subtract_groups(self.cogroup(other))
+    }
+
+    /// [`Rdd::subtract_by_key`] with an explicit partitioner.
+    pub fn subtract_by_key_with_partitioner<W: Data>(
+        &self,
+        other: &Rdd<(K, W)>,
+        p: impl IntoPartitioner,
+    ) -> Rdd<(K, V)> {
+        subtract_groups(self.cogroup_with_partitioner(other, p))
     }
 
     /// [`Rdd::subtract_by_key`] into `n` hash partitions.

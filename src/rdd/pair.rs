@@ -207,6 +207,18 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         self.combine_named("combine_by_key", create, merge_value, merge_combiners, p, true)
     }
 
+    /// [`Rdd::combine_by_key`] into `n` hash partitions.
+    pub fn combine_by_key_with_partitions<C: Data>(
+        &self,
+        create: impl Fn(V) -> C + Send + Sync + 'static,
+        merge_value: impl Fn(C, V) -> C + Send + Sync + 'static,
+        merge_combiners: impl Fn(C, C) -> C + Send + Sync + 'static,
+        n: usize,
+    ) -> Rdd<(K, C)> {
+        let p = HashPartitioner::new(n);
+        self.combine_named("combine_by_key", create, merge_value, merge_combiners, p, true)
+    }
+
     fn own_default_partitioner(&self) -> Arc<dyn Partitioner> {
         default_partitioner(&[(self.partitioner(), self.num_partitions())])
     }
@@ -269,6 +281,16 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         self.fold_by_key_with_partitioner(zero, f, p)
     }
 
+    /// [`Rdd::fold_by_key`] into `n` hash partitions.
+    pub fn fold_by_key_with_partitions(
+        &self,
+        zero: V,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+        n: usize,
+    ) -> Rdd<(K, V)> {
+        self.fold_by_key_with_partitioner(zero, f, HashPartitioner::new(n))
+    }
+
     /// [`Rdd::fold_by_key`] with an explicit partitioner.
     pub fn fold_by_key_with_partitioner(
         &self,
@@ -311,6 +333,17 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
     ) -> Rdd<(K, U)> {
         let p = self.own_default_partitioner();
         self.aggregate_by_key_with_partitioner(zero, seq_op, comb_op, p)
+    }
+
+    /// [`Rdd::aggregate_by_key`] into `n` hash partitions.
+    pub fn aggregate_by_key_with_partitions<U: Data>(
+        &self,
+        zero: U,
+        seq_op: impl Fn(U, V) -> U + Send + Sync + 'static,
+        comb_op: impl Fn(U, U) -> U + Send + Sync + 'static,
+        n: usize,
+    ) -> Rdd<(K, U)> {
+        self.aggregate_by_key_with_partitioner(zero, seq_op, comb_op, HashPartitioner::new(n))
     }
 
     /// [`Rdd::aggregate_by_key`] with an explicit partitioner.
@@ -491,7 +524,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         } else {
             num_partitions
         };
-        let partitioner = Arc::new(RangePartitioner::new(n, self, ascending)?);
+        let partitioner = Arc::new(RangePartitioner::with_order(n, self, ascending)?);
         let write_part = Arc::clone(&partitioner);
         Ok(self.shuffle(
             "sort_by_key",

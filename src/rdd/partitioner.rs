@@ -93,7 +93,7 @@ impl Partitioner for HashPartitioner {
 /// use flint::{Partitioner, RangePartitioner, SessionContext};
 /// let ctx = SessionContext::new();
 /// let pairs = ctx.parallelize((0..1000).map(|i| (i, ())).collect::<Vec<_>>(), 4);
-/// let p = RangePartitioner::new(4, &pairs, true).unwrap();
+/// let p = RangePartitioner::new(4, &pairs).unwrap();
 /// assert_eq!(p.num_partitions(), 4);
 /// assert!(p.partition(&10) <= p.partition(&500));
 /// assert!(p.partition(&500) <= p.partition(&990));
@@ -109,8 +109,14 @@ const SAMPLES_PER_PARTITION: usize = 20;
 
 impl<K: Data + Ord + std::fmt::Debug> RangePartitioner<K> {
     /// Samples the keys of `rdd` (one job) and picks `partitions - 1` bounds
-    /// that split the sample evenly.
-    pub fn new<V: Data>(partitions: usize, rdd: &Rdd<(K, V)>, ascending: bool) -> Result<Self> {
+    /// that split the sample evenly, for ascending order.
+    pub fn new<V: Data>(partitions: usize, rdd: &Rdd<(K, V)>) -> Result<Self> {
+        Self::with_order(partitions, rdd, true)
+    }
+
+    /// Like [`RangePartitioner::new`]; with `ascending == false` partition 0
+    /// holds the largest keys.
+    pub fn with_order<V: Data>(partitions: usize, rdd: &Rdd<(K, V)>, ascending: bool) -> Result<Self> {
         let partitions = partitions.max(1);
         if partitions == 1 {
             return Ok(Self::from_bounds(Vec::new(), ascending));

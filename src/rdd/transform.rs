@@ -309,8 +309,14 @@ impl<T: Data + Hash + Eq> Rdd<T> {
     /// assert_eq!(i, vec![1, 3]);
     /// ```
     pub fn intersection(&self, other: &Rdd<T>) -> Rdd<T> {
+        let n = self.num_partitions().max(other.num_partitions());
+        self.intersection_with_partitions(other, n)
+    }
+
+    /// [`Rdd::intersection`] into `n` partitions.
+    pub fn intersection_with_partitions(&self, other: &Rdd<T>, n: usize) -> Rdd<T> {
         self.map(|x| (x, ()))
-            .cogroup(&other.map(|x| (x, ())))
+            .cogroup_with_partitions(&other.map(|x| (x, ())), n)
             .filter(|(_, (a, b))| !a.is_empty() && !b.is_empty())
             .keys()
     }
@@ -328,6 +334,13 @@ impl<T: Data + Hash + Eq> Rdd<T> {
     /// assert_eq!(s, vec![1, 3]);
     /// ```
     pub fn subtract(&self, other: &Rdd<T>) -> Rdd<T> {
-        self.map(|x| (x, ())).subtract_by_key(&other.map(|x| (x, ()))).keys()
+        self.subtract_with_partitions(other, self.num_partitions())
+    }
+
+    /// [`Rdd::subtract`] into `n` partitions.
+    pub fn subtract_with_partitions(&self, other: &Rdd<T>, n: usize) -> Rdd<T> {
+        self.map(|x| (x, ()))
+            .subtract_by_key_with_partitions(&other.map(|x| (x, ())), n)
+            .keys()
     }
 }
