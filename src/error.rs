@@ -15,7 +15,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// An error raised by `datafusion-common` (schemas, scalar values).
     #[error(transparent)]
-    DataFusion(#[from] datafusion_common::DataFusionError),
+    DataFusion(datafusion_common::DataFusionError),
+    /// A SQL statement could not be parsed, bound or planned; names the
+    /// place in the statement when it is known.
+    #[error("{message}")]
+    Plan {
+        /// What is wrong, including the line:column when known.
+        message: String,
+    },
     /// An error from an Arrow kernel.
     #[error("Arrow error: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
@@ -91,6 +98,34 @@ pub enum Error {
     Internal(String),
 }
 
+impl From<datafusion_common::DataFusionError> for Error {
+    fn from(e: datafusion_common::DataFusionError) -> Self {
+        use datafusion_common::DataFusionError as D;
+        match e {
+            // A Flint error that travelled through a datafusion-common API
+            // (e.g. a tree walk) comes back as itself.
+            D::External(inner) => match inner.downcast::<Error>() {
+                Ok(flint) => *flint,
+                Err(other) => Error::DataFusion(D::External(other)),
+            },
+            D::Plan(message) => Error::Plan { message },
+            D::SchemaError(e, _) => Error::Plan { message: e.to_string() },
+            D::NotImplemented(m) => Error::NotSupported(m),
+            D::ArrowError(e, _) => Error::Arrow(*e),
+            other => Error::DataFusion(other),
+        }
+    }
+}
+
+impl From<Error> for datafusion_common::DataFusionError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::DataFusion(d) => d,
+            other => datafusion_common::DataFusionError::External(Box::new(other)),
+        }
+    }
+}
+
 impl Error {
     /// Wraps this error with a note about what was being done.
     pub fn context(self, context: impl fmt::Display) -> Self {
@@ -141,6 +176,18 @@ macro_rules! internal_err {
     ($($arg:tt)*) => { return Err($crate::Error::Internal(format!($($arg)*))) };
 }
 
+/// Returns early with [`Error::Plan`].
+#[macro_export]
+macro_rules! plan_err {
+    ($($arg:tt)*) => { return Err($crate::Error::Plan { message: format!($($arg)*) }) };
+}
+
+/// Builds (without returning) an [`Error::Plan`].
+#[macro_export]
+macro_rules! plan_error {
+    ($($arg:tt)*) => { $crate::Error::Plan { message: format!($($arg)*) } };
+}
+
 /// Returns early with [`Error::NotSupported`].
 #[macro_export]
 macro_rules! not_supported {
@@ -150,6 +197,12 @@ macro_rules! not_supported {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flint_errors_survive_a_trip_through_datafusion_common() {
+        let d: datafusion_common::DataFusionError = Error::Panic("x".into()).into();
+        assert!(matches!(Error::from(d), Error::Panic(_)));
+    }
 
     #[test]
     fn root_cause_skips_wrappers() {

@@ -25,9 +25,13 @@
 //! ```
 
 pub mod config;
+pub mod datasource;
 pub mod error;
+pub mod functions;
 mod io;
+pub mod logical;
 pub mod memory;
+pub mod physical;
 pub mod rdd;
 pub mod scheduler;
 pub mod session;

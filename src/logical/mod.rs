@@ -1,0 +1,13 @@
+//! Logical plans and expressions (step 2 of the pipeline): what a query
+//! computes, with names resolved and types known, before deciding how to run it.
+
+mod display;
+pub mod expr;
+pub mod expr_schema;
+pub mod plan;
+mod tree_node;
+
+pub use display::join_type_name;
+pub use expr::{AggregateCall, Expr, Operator, SortExpr, Subquery, col, conjunction, lit};
+pub use expr_schema::ExprSchema;
+pub use plan::*;
