@@ -169,3 +169,109 @@ mod tests {
         assert!(!f.should_fail(0, 0, 0));
     }
 }
+
+/// SQL settings of a session, changed with `SET name = value` and read with
+/// `SHOW name`.
+#[derive(Clone, Debug)]
+pub struct SqlSettings {
+    /// `flint.shuffle.partitions`: partitions of every hash exchange.
+    pub shuffle_partitions: usize,
+    /// `flint.broadcast_join_threshold`: a join side estimated below this
+    /// many bytes is broadcast; `-1` disables broadcasting.
+    pub broadcast_join_threshold: i64,
+    /// `flint.batch_size`: target rows per record batch.
+    pub batch_size: usize,
+    /// `flint.optimizer.<rule>`: optimizer rules switched off.
+    pub disabled_rules: std::collections::BTreeSet<String>,
+}
+
+impl SqlSettings {
+    /// Defaults for a session with `worker_threads` workers.
+    pub fn new(worker_threads: usize) -> Self {
+        Self {
+            shuffle_partitions: 2 * worker_threads.max(1),
+            broadcast_join_threshold: 10 << 20,
+            batch_size: 8192,
+            disabled_rules: Default::default(),
+        }
+    }
+
+    /// Every setting with its current value, for `SHOW ALL`.
+    pub fn all(&self, rules: &[&str]) -> Vec<(String, String)> {
+        let mut out = vec![
+            (
+                "flint.shuffle.partitions".to_string(),
+                self.shuffle_partitions.to_string(),
+            ),
+            (
+                "flint.broadcast_join_threshold".to_string(),
+                self.broadcast_join_threshold.to_string(),
+            ),
+            ("flint.batch_size".to_string(), self.batch_size.to_string()),
+        ];
+        for r in rules {
+            out.push((
+                format!("flint.optimizer.{r}"),
+                (!self.disabled_rules.contains(*r)).to_string(),
+            ));
+        }
+        out
+    }
+
+    /// The value of one setting.
+    pub fn get(&self, name: &str, rules: &[&str]) -> crate::Result<String> {
+        let name = name.to_ascii_lowercase();
+        self.all(rules)
+            .into_iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| unknown_setting(&name, rules))
+    }
+
+    /// Changes one setting, validating the value.
+    pub fn set(&mut self, name: &str, value: &str, rules: &[&str]) -> crate::Result<()> {
+        let name = name.to_ascii_lowercase();
+        let value = value.trim().trim_matches('\'');
+        let bad = |what: &str| crate::Error::InvalidArgument(format!("{name} must be {what}, got '{value}'"));
+        match name.as_str() {
+            "flint.shuffle.partitions" => {
+                self.shuffle_partitions = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("a positive integer"))?
+            }
+            "flint.broadcast_join_threshold" => {
+                self.broadcast_join_threshold = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= -1)
+                    .ok_or_else(|| bad("a number of bytes or -1"))?
+            }
+            "flint.batch_size" => {
+                self.batch_size = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("a positive integer"))?
+            }
+            other => match other.strip_prefix("flint.optimizer.") {
+                Some(rule) if rules.contains(&rule) => {
+                    let on: bool = value.parse().map_err(|_| bad("true or false"))?;
+                    if on {
+                        self.disabled_rules.remove(rule);
+                    } else {
+                        self.disabled_rules.insert(rule.to_string());
+                    }
+                }
+                _ => return Err(unknown_setting(other, rules)),
+            },
+        }
+        Ok(())
+    }
+}
+
+fn unknown_setting(name: &str, rules: &[&str]) -> crate::Error {
+    let known: Vec<String> = SqlSettings::new(1).all(rules).into_iter().map(|(k, _)| k).collect();
+    crate::Error::InvalidArgument(format!("unknown setting '{name}'; settings are: {}", known.join(", ")))
+}

@@ -325,13 +325,29 @@ fn cancelling_stops_a_running_job() {
 fn sessions_share_nothing() {
     let a = ctx();
     let b = ctx();
-    a.parallelize(vec![(1, 1)], 1)
-        .reduce_by_key(|x, y| x + y)
-        .count()
-        .unwrap();
+    let sums = a.parallelize(vec![(1, 1)], 1).reduce_by_key(|x, y| x + y);
+    sums.count().unwrap();
     assert!(!a.shuffle_store().shuffle_ids().is_empty());
     assert!(b.shuffle_store().shuffle_ids().is_empty());
     assert!(b.last_job_metrics().is_none());
+}
+
+#[test]
+fn dropping_an_rdd_frees_its_shuffle_output_and_cache() {
+    let ctx = ctx();
+    let sums = ctx
+        .parallelize((0..1000).map(|i| (i % 7, i)).collect::<Vec<_>>(), 4)
+        .reduce_by_key(|x, y| x + y)
+        .cache();
+    sums.count().unwrap();
+    let id = sums.id();
+    assert_eq!(ctx.shuffle_store().shuffle_ids().len(), 1);
+    assert_eq!(ctx.cache().cached_partitions(id), 4);
+    assert!(ctx.memory_pool().used() > 0);
+    drop(sums);
+    assert!(ctx.shuffle_store().shuffle_ids().is_empty());
+    assert_eq!(ctx.cache().cached_partitions(id), 0);
+    assert_eq!(ctx.memory_pool().used(), 0);
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Logical plans and expressions (step 2 of the pipeline): what a query
 //! computes, with names resolved and types known, before deciding how to run it.
 
+pub mod coercion;
 mod display;
 pub mod expr;
 pub mod expr_schema;
 pub mod plan;
+pub mod stats;
 mod tree_node;
 
 pub use display::join_type_name;

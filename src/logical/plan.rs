@@ -237,6 +237,10 @@ pub struct Join {
     pub join_type: JoinType,
     /// When true, `NULL = NULL` matches (from `IS NOT DISTINCT FROM`).
     pub null_equals_null: bool,
+    /// For `LeftAnti` from `NOT IN`: no row qualifies when the right side
+    /// has a NULL key, and a NULL left key qualifies only against an empty
+    /// right side.
+    pub null_aware: bool,
     /// Output schema.
     pub schema: DFSchemaRef,
 }
@@ -259,6 +263,7 @@ impl Join {
             filter,
             join_type,
             null_equals_null,
+            null_aware: false,
             schema: Arc::new(schema),
         })
     }

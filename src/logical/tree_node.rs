@@ -231,14 +231,16 @@ impl LogicalPlan {
             LogicalPlan::Join(j) => {
                 let left = next()?;
                 let right = next()?;
-                LogicalPlan::Join(Join::try_new(
+                let mut join = Join::try_new(
                     left,
                     right,
                     j.on.clone(),
                     j.filter.clone(),
                     j.join_type,
                     j.null_equals_null,
-                )?)
+                )?;
+                join.null_aware = j.null_aware;
+                LogicalPlan::Join(join)
             }
             LogicalPlan::Union(_) => LogicalPlan::Union(Union::try_new(std::mem::take(&mut inputs))?),
             LogicalPlan::SubqueryAlias(a) => {

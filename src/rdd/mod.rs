@@ -64,6 +64,15 @@ pub(crate) struct RddMeta {
     storage: Mutex<Option<StorageLevel>>,
 }
 
+impl Drop for RddMeta {
+    /// Cached partitions of an RDD nobody can reach any more are freed.
+    fn drop(&mut self) {
+        if self.storage_level().is_some() {
+            self.session.cache.remove_rdd(self.id);
+        }
+    }
+}
+
 impl RddMeta {
     pub fn new(session: &Arc<SessionState>, name: impl Into<String>) -> Self {
         Self {

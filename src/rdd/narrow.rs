@@ -193,3 +193,81 @@ impl<T: Data, U: Data> RddCompute<(T, U)> for CartesianRdd<T, U> {
         })))
     }
 }
+
+type ZipFn<A, B, U> = dyn Fn(usize, BoxIter<A>, BoxIter<B>, &Arc<TaskContext>) -> Result<BoxIter<U>> + Send + Sync;
+
+/// Partition `i` of two RDDs with the same number of partitions, combined
+/// in one task (Spark's `zipPartitions`).
+pub(crate) struct ZippedPartitionsRdd<A, B, U> {
+    meta: RddMeta,
+    left: Rdd<A>,
+    right: Rdd<B>,
+    f: Arc<ZipFn<A, B, U>>,
+}
+
+impl<A: Data, B: Data, U: Data> RddBase for ZippedPartitionsRdd<A, B, U> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.left.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![
+            Dependency::Narrow(self.left.base()),
+            Dependency::Narrow(self.right.base()),
+        ]
+    }
+}
+
+impl<A: Data, B: Data, U: Data> RddCompute<U> for ZippedPartitionsRdd<A, B, U> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<U>> {
+        let l = self.left.iterator(split, tc)?;
+        let r = self.right.iterator(split, tc)?;
+        (self.f)(split, l, r, tc)
+    }
+}
+
+impl<A: Data> Rdd<A> {
+    /// Combines partition `i` of `self` with partition `i` of `other` in one
+    /// task; both must have the same number of partitions.
+    ///
+    /// ```
+    /// use flint::SessionContext;
+    /// let ctx = SessionContext::new();
+    /// let a = ctx.parallelize(vec![1, 2, 3, 4], 2);
+    /// let b = ctx.parallelize(vec![10, 20, 30, 40], 2);
+    /// let sums = a.zip_partitions(&b, |x, y| x.zip(y).map(|(p, q)| p + q)).unwrap();
+    /// assert_eq!(sums.collect().unwrap(), vec![11, 22, 33, 44]);
+    /// ```
+    pub fn zip_partitions<B: Data, U: Data, I>(
+        &self,
+        other: &Rdd<B>,
+        f: impl Fn(BoxIter<A>, BoxIter<B>) -> I + Send + Sync + 'static,
+    ) -> Result<Rdd<U>>
+    where
+        I: Iterator<Item = U> + Send + 'static,
+    {
+        self.try_zip_partitions(other, move |_, a, b, _| Ok(Box::new(f(a, b)) as BoxIter<U>))
+    }
+
+    pub(crate) fn try_zip_partitions<B: Data, U: Data>(
+        &self,
+        other: &Rdd<B>,
+        f: impl Fn(usize, BoxIter<A>, BoxIter<B>, &Arc<TaskContext>) -> Result<BoxIter<U>> + Send + Sync + 'static,
+    ) -> Result<Rdd<U>> {
+        if self.num_partitions() != other.num_partitions() {
+            return Err(crate::Error::InvalidArgument(format!(
+                "zip_partitions needs equal partition counts, got {} and {}",
+                self.num_partitions(),
+                other.num_partitions()
+            )));
+        }
+        Ok(Rdd::from_node(ZippedPartitionsRdd {
+            meta: RddMeta::new(self.session(), "zip_partitions"),
+            left: self.clone(),
+            right: other.clone(),
+            f: Arc::new(f),
+        }))
+    }
+}

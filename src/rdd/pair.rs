@@ -62,18 +62,38 @@ fn combine_values<K: Key, V, C>(
     create: &impl Fn(V) -> C,
     merge_value: &impl Fn(C, V) -> C,
 ) -> AggTable<K, C> {
-    let mut table = AggTable::default();
+    // Combiners sit in an `Option` so that merging can move the old value
+    // out and the new one in place, without rehashing or cloning.
+    let mut table: AggTable<K, Option<C>> = AggTable::default();
     for (k, v) in iter {
         match table.entry(k) {
             Entry::Occupied(o) => {
-                o.replace_entry_with(|_, c| Some(merge_value(c, v)));
+                let slot = o.into_mut();
+                *slot = slot.take().map(|c| merge_value(c, v));
             }
             Entry::Vacant(e) => {
-                e.insert(create(v));
+                e.insert(Some(create(v)));
             }
         }
     }
-    table
+    table.into_iter().filter_map(|(k, c)| c.map(|c| (k, c))).collect()
+}
+
+/// Merges combiners from map outputs into one table, cloning a key only
+/// when it is new.
+fn merge_combiners_into<K: Key, C: Clone>(
+    table: &mut AggTable<K, Option<C>>,
+    pairs: &[(K, C)],
+    merge: &impl Fn(C, C) -> C,
+) {
+    for (k, c) in pairs {
+        match table.get_mut(k) {
+            Some(slot) => *slot = slot.take().map(|acc| merge(acc, c.clone())),
+            None => {
+                table.insert(k.clone(), Some(c.clone()));
+            }
+        }
+    }
 }
 
 /// Splits an iterator of pairs into one bucket per partition.
@@ -82,7 +102,8 @@ pub(crate) fn bucket_pairs<K: Key, V>(
     partitioner: &dyn Partitioner,
 ) -> Vec<Vec<(K, V)>> {
     let n = partitioner.num_partitions();
-    let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::new()).collect();
+    let per_bucket = iter.size_hint().0 / n.max(1);
+    let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::with_capacity(per_bucket)).collect();
     if n == 1 {
         buckets[0].extend(iter);
         return buckets;
@@ -148,20 +169,12 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
                     Ok(bucket_pairs(table.into_iter(), write_part.as_ref()))
                 },
                 move |r, outputs, _| {
-                    let mut table: AggTable<K, C> = AggTable::default();
+                    let mut table: AggTable<K, Option<C>> = AggTable::default();
                     for out in &outputs {
-                        for (k, c) in &out.buckets[r] {
-                            match table.entry(k.clone()) {
-                                Entry::Occupied(o) => {
-                                    o.replace_entry_with(|_, acc| Some(merge_combiners(acc, c.clone())));
-                                }
-                                Entry::Vacant(e) => {
-                                    e.insert(c.clone());
-                                }
-                            }
-                        }
+                        merge_combiners_into(&mut table, &out.buckets[r], &merge_combiners);
                     }
-                    Ok(Box::new(table.into_iter()) as BoxIter<(K, C)>)
+                    let merged = table.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)));
+                    Ok(Box::new(merged.collect::<Vec<_>>().into_iter()) as BoxIter<(K, C)>)
                 },
             )
         } else {

@@ -20,9 +20,18 @@ type ReadFn<B, U> = dyn Fn(usize, Vec<Arc<MapOutput<B>>>, &Arc<TaskContext>) -> 
 /// The map side of a shuffle: a parent RDD and how to bucket a partition.
 pub(crate) struct ShuffleDependency<T, B> {
     shuffle_id: usize,
+    session: Arc<crate::session::SessionState>,
     parent: Rdd<T>,
     num_reduce: usize,
     write: Arc<WriteFn<T, B>>,
+}
+
+impl<T, B> Drop for ShuffleDependency<T, B> {
+    /// The shuffle's output lives as long as some RDD can read it (Spark's
+    /// context cleaner does the same when a shuffle is garbage collected).
+    fn drop(&mut self) {
+        self.session.shuffle.remove_shuffle(self.shuffle_id);
+    }
 }
 
 impl<T: Data, B: Block> ShuffleDependencyBase for ShuffleDependency<T, B> {
@@ -89,6 +98,7 @@ impl<T: Data> Rdd<T> {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dep = ShuffleDependency {
             shuffle_id,
+            session: Arc::clone(session),
             parent: self.clone(),
             num_reduce,
             write: Arc::new(write),

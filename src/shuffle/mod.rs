@@ -41,6 +41,20 @@ impl<T: Send + Sync + 'static> Block for Vec<T> {
     }
 }
 
+/// A shuffle bucket of Arrow record batches, sized by their real rows and
+/// buffer memory.
+#[derive(Debug, Default)]
+pub struct BatchBucket(pub Vec<arrow::record_batch::RecordBatch>);
+
+impl Block for BatchBucket {
+    fn rows(&self) -> usize {
+        self.0.iter().map(|b| b.num_rows()).sum()
+    }
+    fn bytes(&self) -> usize {
+        self.0.iter().map(|b| b.get_array_memory_size()).sum()
+    }
+}
+
 type Erased = Arc<dyn Any + Send + Sync>;
 
 fn downcast<B: Send + Sync + 'static>(block: Erased, what: &str) -> Result<Arc<B>> {

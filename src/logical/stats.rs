@@ -1,0 +1,81 @@
+//! Size estimates of plans, from table statistics (Parquet row counts and
+//! file sizes, in-memory sizes) propagated with simple selectivity rules.
+//! Join ordering and broadcast-join selection use them.
+
+use arrow::datatypes::DataType;
+use datafusion_common::JoinType;
+
+use super::plan::LogicalPlan;
+
+/// Rows assumed for a table that reports none.
+const UNKNOWN_ROWS: f64 = 100_000.0;
+/// Fraction of rows a filter is assumed to keep, per conjunct.
+const FILTER_SELECTIVITY: f64 = 0.3;
+
+/// Estimated output rows.
+pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
+    match plan {
+        LogicalPlan::TableScan(s) => {
+            let rows = s.source.statistics().num_rows.map_or(UNKNOWN_ROWS, |r| r as f64);
+            let rows = rows * FILTER_SELECTIVITY.powi(s.filters.len().min(3) as i32);
+            match s.fetch {
+                Some(f) => rows.min(f as f64),
+                None => rows,
+            }
+        }
+        LogicalPlan::Filter(f) => {
+            let conjuncts = f.predicate.clone().split_conjunction().len().min(3) as i32;
+            // A scan below already counted the conjuncts it received.
+            let below = estimate_rows(&f.input);
+            if matches!(f.input.as_ref(), LogicalPlan::TableScan(s) if !s.filters.is_empty()) {
+                below
+            } else {
+                below * FILTER_SELECTIVITY.powi(conjuncts)
+            }
+        }
+        LogicalPlan::Projection(p) => estimate_rows(&p.input),
+        LogicalPlan::SubqueryAlias(a) => estimate_rows(&a.input),
+        LogicalPlan::Sort(s) => {
+            let r = estimate_rows(&s.input);
+            s.fetch.map_or(r, |f| r.min(f as f64))
+        }
+        LogicalPlan::Limit(l) => {
+            let r = estimate_rows(&l.input);
+            l.fetch.map_or(r, |f| r.min(f as f64))
+        }
+        LogicalPlan::Aggregate(a) => {
+            if a.group_expr.is_empty() {
+                1.0
+            } else {
+                (estimate_rows(&a.input) * 0.1).max(1.0)
+            }
+        }
+        LogicalPlan::Join(j) => {
+            let (l, r) = (estimate_rows(&j.left), estimate_rows(&j.right));
+            match j.join_type {
+                JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => l,
+                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => r,
+                _ if j.on.is_empty() && j.filter.is_none() => l * r,
+                _ if j.on.is_empty() => l * r * FILTER_SELECTIVITY,
+                _ => l.max(r),
+            }
+        }
+        LogicalPlan::Union(u) => u.inputs.iter().map(|i| estimate_rows(i)).sum(),
+        LogicalPlan::Values(v) => v.values.len() as f64,
+        LogicalPlan::EmptyRelation(e) => f64::from(u8::from(e.produce_one_row)),
+    }
+}
+
+/// Estimated bytes per row of a type.
+fn type_width(t: &DataType) -> f64 {
+    match t {
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 | DataType::Binary => 24.0,
+        t => t.primitive_width().map_or(16.0, |w| w as f64),
+    }
+}
+
+/// Estimated output bytes.
+pub fn estimate_bytes(plan: &LogicalPlan) -> f64 {
+    let width: f64 = plan.schema().fields().iter().map(|f| type_width(f.data_type())).sum();
+    estimate_rows(plan) * width.max(1.0)
+}
