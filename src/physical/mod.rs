@@ -12,3 +12,4 @@
 
 pub mod aggregate;
 pub mod expr;
+pub mod join;
