@@ -13,3 +13,4 @@
 pub mod aggregate;
 pub mod expr;
 pub mod join;
+pub mod sort;
