@@ -120,7 +120,7 @@ fn two_phase(keys: &[ArrayRef], values: &[ArrayRef], aggs: &[(AggregateSpec, Opt
     let types: Vec<DataType> = keys.iter().map(|k| k.data_type().clone()).collect();
     let specs: Vec<AggregateSpec> = aggs.iter().map(|(s, _)| s.clone()).collect();
     let n = values[0].len();
-    let cuts = [0, n / 3, n / 3 + 4, n];
+    let cuts = [0, n / 3, (n / 3 + 4).min(n), n];
     let mut fin = HashAggregator::new(AggregateMode::Final, types.clone(), specs.clone()).unwrap();
     for w in cuts.windows(2) {
         let (start, len) = (w[0], w[1] - w[0]);
@@ -334,4 +334,26 @@ fn misuse_is_an_error_not_a_panic() {
     assert!(agg.update(2, &[strings], &[vec![k]], &[]).is_err());
     let mut fin = HashAggregator::new(AggregateMode::Final, vec![], vec![s]).unwrap();
     assert!(fin.update(0, &[], &[vec![]], &[]).is_err());
+}
+
+#[test]
+fn all_null_groups_through_both_paths() {
+    // Group 2 sees only NULLs: counts are 0, everything else NULL.
+    let keys: ArrayRef = Arc::new(Int32Array::from(vec![1, 2, 1, 2]));
+    let ints: ArrayRef = Arc::new(Int32Array::from(vec![Some(4), None, Some(6), None]));
+    let bools: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), None, Some(false), None]));
+    let strs: ArrayRef = Arc::new(StringArray::from(vec![Some("q"), None, Some("p"), None]));
+    let aggs = vec![
+        (spec(Count, Some(DataType::Int32)), Some(0)),
+        (spec(Sum, Some(DataType::Int32)), Some(0)),
+        (spec(Avg, Some(DataType::Int32)), Some(0)),
+        (spec(Min, Some(DataType::Int32)), Some(0)),
+        (spec(VarPop, Some(DataType::Int32)), Some(0)),
+        (spec(BoolAnd, Some(DataType::Boolean)), Some(1)),
+        (spec(Max, Some(DataType::Utf8)), Some(2)),
+    ];
+    let values = [ints, bools, strs];
+    let expected = vec!["1|2|10|5.000000000|4|1.000000000|false|q", "2|0|∅|∅|∅|∅|∅|∅"];
+    assert_eq!(single(std::slice::from_ref(&keys), &values, &aggs), expected);
+    assert_eq!(two_phase(&[keys], &values, &aggs), expected);
 }

@@ -66,6 +66,13 @@ impl JoinHashTable {
         if batches.len() != key_columns.len() {
             internal_err!("{} build batches but keys for {}", batches.len(), key_columns.len());
         }
+        if let Some(b) = batches.iter().find(|b| b.num_columns() != schema.fields().len()) {
+            internal_err!(
+                "a build batch has {} columns, its schema {}",
+                b.num_columns(),
+                schema.fields().len()
+            );
+        }
         let batch = concat_batches(&schema, &batches)?;
         let n = batch.num_rows();
         if n >= END as usize {

@@ -171,6 +171,11 @@ fn check_keys(batches: &[RecordBatch], keys: &[Vec<ArrayRef>], options: &[SortOp
     if options.is_empty() {
         internal_err!("a sort needs at least one key");
     }
+    if let Some(first) = batches.first()
+        && batches.iter().any(|b| b.num_columns() != first.num_columns())
+    {
+        internal_err!("batches to sort do not all have the same columns");
+    }
     for (b, k) in batches.iter().zip(keys) {
         if k.len() != options.len() || k.iter().any(|c| c.len() != b.num_rows()) {
             internal_err!(

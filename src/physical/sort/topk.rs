@@ -51,6 +51,13 @@ impl TopK {
         if self.k == 0 || batch.num_rows() == 0 {
             return Ok(());
         }
+        if self
+            .batches
+            .first()
+            .is_some_and(|b| b.num_columns() != batch.num_columns())
+        {
+            internal_err!("top-k batches do not all have the same columns");
+        }
         if keys.iter().any(|k| k.len() != batch.num_rows()) {
             internal_err!("top-k keys do not have {} rows", batch.num_rows());
         }
