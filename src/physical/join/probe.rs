@@ -108,6 +108,7 @@ impl HashJoinProbe {
         if let Some(rows) = table.encode(keys)? {
             let skip_nulls = !table.null_equals_null();
             let direct = self.filter.is_none() && !emits_pairs(jt);
+            let left_only = tracks_left(jt) && !emits_pairs(jt);
             let fschema = self
                 .filter
                 .as_ref()
@@ -123,7 +124,8 @@ impl HashJoinProbe {
                 if direct {
                     if tracks_left(jt) {
                         left_matched[i] = true;
-                    } else {
+                    } else if !self.visited[first as usize] {
+                        // Without a filter a key's rows are visited together.
                         table.chain(first).for_each(|r| self.visited[r as usize] = true);
                     }
                     continue;
@@ -133,6 +135,10 @@ impl HashJoinProbe {
                     pairs.right.push(r);
                     if pairs.left.len() >= self.batch_size {
                         self.flush(&mut pairs, batch, fschema.as_ref(), &mut left_matched, &mut out)?;
+                        // A semi/anti/mark probe row needs only one match.
+                        if left_only && left_matched[i] {
+                            break;
+                        }
                     }
                 }
             }
