@@ -1,0 +1,318 @@
+//! Group keys → dense group indices.
+//!
+//! Every distinct key gets the next index (0, 1, 2, ...), which the
+//! accumulators use to index their state vectors. Keys are hashed once per
+//! row. The general case encodes the key columns with arrow's row format
+//! (one byte string per row, equal iff the keys are equal, NULL equal to
+//! NULL) and keeps the group keys in one `Rows` buffer; a single integer or
+//! date key takes a fast path keyed by the native value. With no key
+//! columns there is exactly one group.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Date32Type, Int32Type, Int64Type};
+use arrow::row::{RowConverter, Rows, SortField};
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+
+use crate::error::{Error, Result};
+use crate::internal_err;
+
+/// Assigns group indices to keys.
+pub(super) trait GroupValues: Send {
+    /// Clears `groups` and pushes the group index of each of the `num_rows`
+    /// rows of `cols`, creating groups for unseen keys.
+    fn intern(&mut self, cols: &[ArrayRef], num_rows: usize, groups: &mut Vec<u32>) -> Result<()>;
+    /// The number of groups so far.
+    fn len(&self) -> usize;
+    /// Approximate heap bytes held.
+    fn size(&self) -> usize;
+    /// The key columns of all groups, in group-index order.
+    fn emit(self: Box<Self>) -> Result<Vec<ArrayRef>>;
+}
+
+/// The group-index store for keys of the given types.
+pub(super) fn new_group_values(types: &[DataType]) -> Result<Box<dyn GroupValues>> {
+    Ok(match types {
+        [] => Box::new(SingleGroup),
+        [DataType::Int64] => Box::new(PrimitiveGroupValues::<Int64Type>::new(DataType::Int64)),
+        [DataType::Int32] => Box::new(PrimitiveGroupValues::<Int32Type>::new(DataType::Int32)),
+        [DataType::Date32] => Box::new(PrimitiveGroupValues::<Date32Type>::new(DataType::Date32)),
+        _ => Box::new(RowGroupValues::new(types)?),
+    })
+}
+
+fn next_group(len: usize) -> Result<u32> {
+    u32::try_from(len).map_err(|_| Error::NotSupported("more than 2^32 groups in one aggregation".into()))
+}
+
+/// No key columns: every row is in group 0, which exists even before any
+/// input (so `SELECT count(*) FROM empty` has its one row).
+struct SingleGroup;
+
+impl GroupValues for SingleGroup {
+    fn intern(&mut self, _: &[ArrayRef], num_rows: usize, groups: &mut Vec<u32>) -> Result<()> {
+        groups.clear();
+        groups.resize(num_rows, 0);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        1
+    }
+
+    fn size(&self) -> usize {
+        0
+    }
+
+    fn emit(self: Box<Self>) -> Result<Vec<ArrayRef>> {
+        Ok(vec![])
+    }
+}
+
+/// Any key columns, through the row format.
+struct RowGroupValues {
+    converter: RowConverter,
+    /// The key of group `g` is `keys.row(g)`.
+    keys: Rows,
+    /// `(hash, group)` per group.
+    map: HashTable<(u64, u32)>,
+    hasher: RandomState,
+}
+
+impl RowGroupValues {
+    fn new(types: &[DataType]) -> Result<Self> {
+        let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
+        let keys = converter.empty_rows(0, 0);
+        Ok(Self {
+            converter,
+            keys,
+            map: HashTable::new(),
+            hasher: RandomState::default(),
+        })
+    }
+}
+
+impl GroupValues for RowGroupValues {
+    fn intern(&mut self, cols: &[ArrayRef], num_rows: usize, groups: &mut Vec<u32>) -> Result<()> {
+        let rows = self.converter.convert_columns(cols)?;
+        if rows.num_rows() != num_rows {
+            internal_err!("group keys have {} rows, expected {num_rows}", rows.num_rows());
+        }
+        groups.clear();
+        groups.reserve(num_rows);
+        let Self { keys, map, hasher, .. } = self;
+        for row in rows.iter() {
+            let bytes = row.data();
+            let hash = hasher.hash_one(bytes);
+            let entry = map.entry(
+                hash,
+                |&(h, g)| h == hash && keys.row(g as usize).data() == bytes,
+                |&(h, _)| h,
+            );
+            let group = match entry {
+                Entry::Occupied(o) => o.get().1,
+                Entry::Vacant(v) => {
+                    let g = next_group(keys.num_rows())?;
+                    keys.push(row);
+                    v.insert((hash, g));
+                    g
+                }
+            };
+            groups.push(group);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.keys.num_rows()
+    }
+
+    fn size(&self) -> usize {
+        self.keys.size() + self.map.allocation_size() + self.converter.size()
+    }
+
+    fn emit(self: Box<Self>) -> Result<Vec<ArrayRef>> {
+        Ok(self.converter.convert_rows(&self.keys)?)
+    }
+}
+
+/// One integer-like key column, keyed by its native value; NULL is its own
+/// group.
+struct PrimitiveGroupValues<T: ArrowPrimitiveType> {
+    data_type: DataType,
+    values: Vec<T::Native>,
+    null_group: Option<u32>,
+    /// `(hash, group)` per non-NULL group.
+    map: HashTable<(u64, u32)>,
+    hasher: RandomState,
+}
+
+impl<T: ArrowPrimitiveType> PrimitiveGroupValues<T> {
+    fn new(data_type: DataType) -> Self {
+        Self {
+            data_type,
+            values: vec![],
+            null_group: None,
+            map: HashTable::new(),
+            hasher: RandomState::default(),
+        }
+    }
+}
+
+impl<T> GroupValues for PrimitiveGroupValues<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Hash + Eq,
+{
+    fn intern(&mut self, cols: &[ArrayRef], num_rows: usize, groups: &mut Vec<u32>) -> Result<()> {
+        let [col] = cols else {
+            internal_err!("expected one group column, got {}", cols.len());
+        };
+        let Some(arr) = col
+            .as_primitive_opt::<T>()
+            .filter(|_| col.data_type() == &self.data_type)
+        else {
+            internal_err!(
+                "group column of type {} expected, got {}",
+                self.data_type,
+                col.data_type()
+            );
+        };
+        if arr.len() != num_rows {
+            internal_err!("group keys have {} rows, expected {num_rows}", arr.len());
+        }
+        groups.clear();
+        groups.reserve(num_rows);
+        let Self {
+            values,
+            null_group,
+            map,
+            hasher,
+            ..
+        } = self;
+        let nulls = arr.nulls().filter(|n| n.null_count() > 0);
+        for (i, &v) in arr.values().iter().enumerate() {
+            if nulls.is_some_and(|n| n.is_null(i)) {
+                let g = match *null_group {
+                    Some(g) => g,
+                    None => {
+                        let g = next_group(values.len())?;
+                        values.push(T::Native::default());
+                        *null_group = Some(g);
+                        g
+                    }
+                };
+                groups.push(g);
+                continue;
+            }
+            let hash = hasher.hash_one(v);
+            let entry = map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h);
+            let group = match entry {
+                Entry::Occupied(o) => o.get().1,
+                Entry::Vacant(e) => {
+                    let g = next_group(values.len())?;
+                    values.push(v);
+                    e.insert((hash, g));
+                    g
+                }
+            };
+            groups.push(group);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn size(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<T::Native>() + self.map.allocation_size()
+    }
+
+    fn emit(self: Box<Self>) -> Result<Vec<ArrayRef>> {
+        let nulls = self.null_group.map(|g| {
+            let g = g as usize;
+            NullBuffer::from_iter((0..self.values.len()).map(|i| i != g))
+        });
+        let arr = PrimitiveArray::<T>::new(self.values.into(), nulls).with_data_type(self.data_type);
+        Ok(vec![Arc::new(arr)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, Int64Array, StringArray, StringViewArray};
+
+    use super::*;
+
+    fn intern(gv: &mut dyn GroupValues, cols: &[ArrayRef]) -> Vec<u32> {
+        let mut g = vec![];
+        let n = cols.first().map_or(0, |c| c.len());
+        gv.intern(cols, n, &mut g).unwrap();
+        g
+    }
+
+    #[test]
+    fn primitive_keys_with_null_group() {
+        for dt in [DataType::Int64, DataType::Int32, DataType::Date32] {
+            let mut gv = new_group_values(std::slice::from_ref(&dt)).unwrap();
+            let a = arrow::compute::cast(
+                &(Arc::new(Int64Array::from(vec![Some(5), None, Some(5), Some(7)])) as ArrayRef),
+                &dt,
+            )
+            .unwrap();
+            assert_eq!(intern(gv.as_mut(), &[Arc::clone(&a)]), vec![0, 1, 0, 2]);
+            assert_eq!(intern(gv.as_mut(), &[a.slice(1, 3)]), vec![1, 0, 2]);
+            let keys = gv.emit().unwrap();
+            assert_eq!(keys[0].data_type(), &dt);
+            let keys = arrow::compute::cast(&keys[0], &DataType::Int64).unwrap();
+            let keys = keys.as_primitive::<Int64Type>();
+            assert_eq!(keys.iter().collect::<Vec<_>>(), vec![Some(5), None, Some(7)]);
+        }
+    }
+
+    #[test]
+    fn multi_column_keys_with_views_and_nulls() {
+        let types = [DataType::Utf8View, DataType::Int64];
+        let mut gv = new_group_values(&types).unwrap();
+        let s: ArrayRef = Arc::new(StringViewArray::from(vec![
+            Some("a"),
+            None,
+            Some("a"),
+            None,
+            Some("a long string that is not inlined"),
+        ]));
+        let n: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(1), None, Some(1)]));
+        assert_eq!(intern(gv.as_mut(), &[s, n]), vec![0, 1, 0, 1, 2]);
+        assert_eq!(gv.len(), 3);
+        assert!(gv.size() > 0);
+        let keys = gv.emit().unwrap();
+        assert_eq!(keys[0].data_type(), &DataType::Utf8View);
+        let s = keys[0].as_string_view();
+        assert_eq!(
+            s.iter().collect::<Vec<_>>(),
+            vec![Some("a"), None, Some("a long string that is not inlined")]
+        );
+        assert!(keys[1].is_null(1));
+    }
+
+    #[test]
+    fn single_group_and_type_errors() {
+        let mut gv = new_group_values(&[]).unwrap();
+        let mut g = vec![];
+        gv.intern(&[], 3, &mut g).unwrap();
+        assert_eq!(g, vec![0, 0, 0]);
+        assert_eq!(gv.len(), 1);
+
+        let mut gv = new_group_values(&[DataType::Int64]).unwrap();
+        let wrong: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        assert!(gv.intern(&[Arc::clone(&wrong)], 1, &mut g).is_err());
+        let mut gv = new_group_values(&[DataType::Int64, DataType::Utf8]).unwrap();
+        assert!(gv.intern(&[Arc::clone(&wrong), wrong], 1, &mut g).is_err());
+    }
+}
