@@ -51,7 +51,7 @@ pub(crate) fn resolve(path: &str) -> Result<Location> {
 
 /// Hidden and bookkeeping files (`_SUCCESS`, `.crc`, `_temporary`) are not
 /// data, as in Hadoop.
-fn is_hidden(path: &StorePath) -> bool {
+pub(crate) fn is_hidden(path: &StorePath) -> bool {
     path.parts().any(|p| {
         let s = p.as_ref();
         s.starts_with('_') || s.starts_with('.')
@@ -156,4 +156,43 @@ pub(crate) fn delete_all(session: &SessionState, store: &Arc<dyn ObjectStore>, p
         delete(session, store, &meta.location)?;
     }
     Ok(())
+}
+
+/// A [`std::io::Read`] over one object, fetching each `read` call's bytes
+/// with a range request (wrap it in a `BufReader` to read in big chunks).
+/// Lets synchronous parsers such as Arrow's schema inference read through
+/// `object_store`.
+pub(crate) struct ObjectReader<'a> {
+    session: &'a SessionState,
+    store: Arc<dyn ObjectStore>,
+    path: StorePath,
+    pos: u64,
+    size: u64,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// Reads object `path` of `size` bytes from its start.
+    pub fn new(session: &'a SessionState, store: &Arc<dyn ObjectStore>, path: &StorePath, size: u64) -> Self {
+        Self {
+            session,
+            store: Arc::clone(store),
+            path: path.clone(),
+            pos: 0,
+            size,
+        }
+    }
+}
+
+impl std::io::Read for ObjectReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let end = self.size.min(self.pos + buf.len() as u64);
+        let bytes = read_range(self.session, &self.store, &self.path, self.pos..end).map_err(std::io::Error::other)?;
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
