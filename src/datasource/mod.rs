@@ -8,6 +8,7 @@
 //! the reading of line-aligned splits of text files.
 
 mod listing;
+mod pruning;
 
 
 use std::fmt::Debug;
