@@ -3,13 +3,16 @@
 //! limit) into an `Rdd<RecordBatch>`, one partition per file split or row
 //! group range. File formats read through `object_store`.
 //!
+//! - [`memory`]: batches held in memory (`CREATE TABLE`, registered batches).
 //!
 //! The file formats share the listing of a path (file, directory or glob) and
 //! the reading of line-aligned splits of text files.
 
 mod listing;
+pub mod memory;
 mod pruning;
 
+pub use self::memory::MemTable;
 
 use std::fmt::Debug;
 use std::sync::Arc;
