@@ -3,15 +3,22 @@
 //! limit) into an `Rdd<RecordBatch>`, one partition per file split or row
 //! group range. File formats read through `object_store`.
 //!
+//! - [`csv`]: delimited text, with schema inference.
+//! - [`json`]: newline-delimited JSON, with schema inference.
 //! - [`memory`]: batches held in memory (`CREATE TABLE`, registered batches).
 //!
 //! The file formats share the listing of a path (file, directory or glob) and
 //! the reading of line-aligned splits of text files.
 
+pub mod csv;
+pub mod json;
 mod listing;
 pub mod memory;
 mod pruning;
+mod split;
 
+pub use self::csv::{CsvOptions, CsvTable};
+pub use self::json::{JsonOptions, JsonTable};
 pub use self::memory::MemTable;
 
 use std::fmt::Debug;
