@@ -2,13 +2,18 @@
 //! files behind a path, reading ranges and writing objects. Every read and
 //! write of a file in Flint goes through here.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::error::{Error, Result, ResultExt};
 use crate::session::SessionState;
@@ -194,5 +199,73 @@ impl std::io::Read for ObjectReader<'_> {
         buf[..n].copy_from_slice(&bytes[..n]);
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// Counts bytes read (e.g. into a scan's metrics).
+pub(crate) type CountBytes = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Bytes fetched from a Parquet file's end when reading its footer, so that
+/// most footers take one request.
+const PARQUET_FOOTER_HINT: usize = 64 << 10;
+
+/// One Parquet file as Parquet's async reader sees it: byte ranges fetched
+/// through `object_store`, optionally counted.
+pub(crate) struct ParquetObject {
+    store: Arc<dyn ObjectStore>,
+    meta: ObjectMeta,
+    count: Option<CountBytes>,
+}
+
+impl ParquetObject {
+    /// Reads the object `meta` describes.
+    pub fn new(store: &Arc<dyn ObjectStore>, meta: &ObjectMeta, count: Option<CountBytes>) -> Self {
+        Self {
+            store: Arc::clone(store),
+            meta: meta.clone(),
+            count,
+        }
+    }
+
+    fn counted(&self, n: u64) {
+        if let Some(count) = &self.count {
+            count(n);
+        }
+    }
+}
+
+impl AsyncFileReader for ParquetObject {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            let bytes = self.store.get_range(&self.meta.location, range).await?;
+            self.counted(bytes.len() as u64);
+            Ok(bytes)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            let parts = self.store.get_ranges(&self.meta.location, &ranges).await?;
+            self.counted(parts.iter().map(|b| b.len() as u64).sum());
+            Ok(parts)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.meta.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
+                .with_prefetch_hint(Some(PARQUET_FOOTER_HINT))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
     }
 }

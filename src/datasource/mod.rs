@@ -3,6 +3,7 @@
 //! limit) into an `Rdd<RecordBatch>`, one partition per file split or row
 //! group range. File formats read through `object_store`.
 //!
+//! - [`parquet`]: Parquet files, pruned by row-group statistics.
 //! - [`csv`]: delimited text, with schema inference.
 //! - [`json`]: newline-delimited JSON, with schema inference.
 //! - [`memory`]: batches held in memory (`CREATE TABLE`, registered batches).
@@ -14,12 +15,14 @@ pub mod csv;
 pub mod json;
 mod listing;
 pub mod memory;
+pub mod parquet;
 mod pruning;
 mod split;
 
 pub use self::csv::{CsvOptions, CsvTable};
 pub use self::json::{JsonOptions, JsonTable};
 pub use self::memory::MemTable;
+pub use self::parquet::ParquetTable;
 
 use std::fmt::Debug;
 use std::sync::Arc;
