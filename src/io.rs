@@ -2,13 +2,18 @@
 //! files behind a path, reading ranges and writing objects. Every read and
 //! write of a file in Flint goes through here.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::error::{Error, Result, ResultExt};
 use crate::session::SessionState;
@@ -51,7 +56,7 @@ pub(crate) fn resolve(path: &str) -> Result<Location> {
 
 /// Hidden and bookkeeping files (`_SUCCESS`, `.crc`, `_temporary`) are not
 /// data, as in Hadoop.
-fn is_hidden(path: &StorePath) -> bool {
+pub(crate) fn is_hidden(path: &StorePath) -> bool {
     path.parts().any(|p| {
         let s = p.as_ref();
         s.starts_with('_') || s.starts_with('.')
@@ -156,4 +161,111 @@ pub(crate) fn delete_all(session: &SessionState, store: &Arc<dyn ObjectStore>, p
         delete(session, store, &meta.location)?;
     }
     Ok(())
+}
+
+/// A [`std::io::Read`] over one object, fetching each `read` call's bytes
+/// with a range request (wrap it in a `BufReader` to read in big chunks).
+/// Lets synchronous parsers such as Arrow's schema inference read through
+/// `object_store`.
+pub(crate) struct ObjectReader<'a> {
+    session: &'a SessionState,
+    store: Arc<dyn ObjectStore>,
+    path: StorePath,
+    pos: u64,
+    size: u64,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// Reads object `path` of `size` bytes from its start.
+    pub fn new(session: &'a SessionState, store: &Arc<dyn ObjectStore>, path: &StorePath, size: u64) -> Self {
+        Self {
+            session,
+            store: Arc::clone(store),
+            path: path.clone(),
+            pos: 0,
+            size,
+        }
+    }
+}
+
+impl std::io::Read for ObjectReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let end = self.size.min(self.pos + buf.len() as u64);
+        let bytes = read_range(self.session, &self.store, &self.path, self.pos..end).map_err(std::io::Error::other)?;
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Counts bytes read (e.g. into a scan's metrics).
+pub(crate) type CountBytes = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Bytes fetched from a Parquet file's end when reading its footer, so that
+/// most footers take one request.
+const PARQUET_FOOTER_HINT: usize = 64 << 10;
+
+/// One Parquet file as Parquet's async reader sees it: byte ranges fetched
+/// through `object_store`, optionally counted.
+pub(crate) struct ParquetObject {
+    store: Arc<dyn ObjectStore>,
+    meta: ObjectMeta,
+    count: Option<CountBytes>,
+}
+
+impl ParquetObject {
+    /// Reads the object `meta` describes.
+    pub fn new(store: &Arc<dyn ObjectStore>, meta: &ObjectMeta, count: Option<CountBytes>) -> Self {
+        Self {
+            store: Arc::clone(store),
+            meta: meta.clone(),
+            count,
+        }
+    }
+
+    fn counted(&self, n: u64) {
+        if let Some(count) = &self.count {
+            count(n);
+        }
+    }
+}
+
+impl AsyncFileReader for ParquetObject {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            let bytes = self.store.get_range(&self.meta.location, range).await?;
+            self.counted(bytes.len() as u64);
+            Ok(bytes)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            let parts = self.store.get_ranges(&self.meta.location, &ranges).await?;
+            self.counted(parts.iter().map(|b| b.len() as u64).sum());
+            Ok(parts)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.meta.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
+                .with_prefetch_hint(Some(PARQUET_FOOTER_HINT))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
 }

@@ -2,18 +2,40 @@
 //! and size and turns a scan request (columns, filters for pruning, a row
 //! limit) into an `Rdd<RecordBatch>`, one partition per file split or row
 //! group range. File formats read through `object_store`.
+//!
+//! - [`parquet`]: Parquet files, pruned by row-group statistics.
+//! - [`csv`]: delimited text, with schema inference.
+//! - [`json`]: newline-delimited JSON, with schema inference.
+//! - [`memory`]: batches held in memory (`CREATE TABLE`, registered batches).
+//!
+//! The file formats share the listing of a path (file, directory or glob) and
+//! the reading of line-aligned splits of text files.
+
+pub mod csv;
+pub mod json;
+mod listing;
+pub mod memory;
+pub mod parquet;
+mod pruning;
+mod split;
+
+pub use self::csv::{CsvOptions, CsvTable};
+pub use self::json::{JsonOptions, JsonTable};
+pub use self::memory::MemTable;
+pub use self::parquet::ParquetTable;
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::SessionContext;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::logical::Expr;
-use crate::rdd::Rdd;
+use crate::rdd::{BoxIter, Rdd};
+use crate::scheduler::TaskContext;
 
 /// Size estimates a table offers the optimizer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,5 +107,188 @@ pub trait TableProvider: Send + Sync + Debug {
     /// Appends batches (`INSERT INTO`); tables that cannot be written say so.
     fn insert(&self, _batches: Vec<RecordBatch>) -> Result<u64> {
         crate::not_supported!("inserting into a {} table", self.kind())
+    }
+}
+
+/// The format a file path names by its extension (case-insensitive), for
+/// `SELECT * FROM 'file.parquet'`: `parquet`, `csv`, `tsv` (CSV with a tab
+/// delimiter) or `json` (`.json`, `.ndjson`, `.jsonl`: newline-delimited).
+/// Works for globs too; a directory has no format.
+///
+/// ```
+/// use flint::datasource::infer_format;
+/// assert_eq!(infer_format("data/lineitem.parquet"), Some("parquet"));
+/// assert_eq!(infer_format("logs/*.JSONL"), Some("json"));
+/// assert_eq!(infer_format("data/"), None);
+/// ```
+pub fn infer_format(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next()?;
+    let (_, ext) = name.rsplit_once('.')?;
+    Some(match ext.to_ascii_lowercase().as_str() {
+        "parquet" => "parquet",
+        "csv" => "csv",
+        "tsv" => "tsv",
+        "json" | "ndjson" | "jsonl" => "json",
+        _ => return None,
+    })
+}
+
+/// The projected schema and the column indices of a scan, checking the
+/// indices against the table.
+pub(crate) fn project_schema(schema: &SchemaRef, projection: Option<&Vec<usize>>) -> Result<(SchemaRef, Vec<usize>)> {
+    let indices: Vec<usize> = match projection {
+        Some(p) => p.clone(),
+        None => (0..schema.fields().len()).collect(),
+    };
+    if let Some(bad) = indices.iter().find(|&&i| i >= schema.fields().len()) {
+        return Err(Error::InvalidArgument(format!(
+            "scan projection: column {bad} does not exist in a table of {} columns",
+            schema.fields().len()
+        )));
+    }
+    Ok((Arc::new(schema.project(&indices)?), indices))
+}
+
+/// A batch relabelled with `schema` (same column types, possibly different
+/// names, nullability or metadata). Keeps the row count of column-less
+/// batches.
+pub(crate) fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    if batch.schema_ref() == schema {
+        return Ok(batch);
+    }
+    let rows = batch.num_rows();
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        batch.columns().to_vec(),
+        &options,
+    )?)
+}
+
+/// The iterator of one scan partition, around a function producing its
+/// batches: relabels them with the scan's `schema`, skips empty ones, stops
+/// after `limit` rows, counts rows and batches in `metrics`, stops when the
+/// job is cancelled, and turns an error into the task's failure.
+pub(crate) fn scan_iter(
+    tc: &Arc<TaskContext>,
+    schema: SchemaRef,
+    limit: Option<usize>,
+    metrics: Arc<ScanMetrics>,
+    mut next: impl FnMut() -> Result<Option<RecordBatch>> + Send + 'static,
+) -> BoxIter<RecordBatch> {
+    let tc = Arc::clone(tc);
+    let mut remaining = limit.unwrap_or(usize::MAX);
+    Box::new(std::iter::from_fn(move || {
+        loop {
+            if remaining == 0 || tc.has_failed() {
+                return None;
+            }
+            if tc.is_cancelled() {
+                tc.fail(Error::Cancelled(tc.job_id()));
+                return None;
+            }
+            let batch = match next().and_then(|b| b.map(|b| conform(b, &schema)).transpose()) {
+                Ok(Some(b)) if b.num_rows() == 0 => continue,
+                Ok(Some(b)) => b,
+                Ok(None) => return None,
+                Err(e) => {
+                    tc.fail(e);
+                    return None;
+                }
+            };
+            let batch = if batch.num_rows() > remaining {
+                batch.slice(0, remaining)
+            } else {
+                batch
+            };
+            remaining -= batch.num_rows();
+            ScanMetrics::add(&metrics.rows, batch.num_rows() as u64);
+            ScanMetrics::add(&metrics.batches, 1);
+            return Some(batch);
+        }
+    }))
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the table tests.
+    use super::*;
+
+    /// A scan request with the given projection, filters and limit.
+    pub fn request(
+        projection: Option<Vec<usize>>,
+        filters: Vec<Expr>,
+        limit: Option<usize>,
+        batch_size: usize,
+        target_partitions: usize,
+    ) -> ScanRequest {
+        ScanRequest {
+            projection,
+            filters,
+            limit,
+            batch_size,
+            target_partitions,
+            metrics: Arc::new(ScanMetrics::default()),
+        }
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    /// Runs a scan and returns its batches, one list per partition.
+    pub fn run(ctx: &SessionContext, table: &dyn TableProvider, req: &ScanRequest) -> Vec<Vec<RecordBatch>> {
+        table.scan(ctx, req).unwrap().collect_partitions().unwrap()
+    }
+
+    /// Total rows of some batches.
+    pub fn rows(parts: &[Vec<RecordBatch>]) -> usize {
+        parts.iter().flatten().map(|b| b.num_rows()).sum()
+    }
+
+    /// Writes a Parquet file in row groups of `rows_per_group`.
+    pub fn write_parquet(path: &std::path::Path, batch: &RecordBatch, rows_per_group: usize) {
+        let props = ::parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(rows_per_group))
+            .build();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = ::parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+    }
+
+    /// `expr BETWEEN low AND high`
+    pub fn between(expr: Expr, low: Expr, high: Expr) -> Expr {
+        let (expr, low, high) = (Box::new(expr), Box::new(low), Box::new(high));
+        Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }
+    }
+
+    /// `expr IN (list)`
+    pub fn in_list(expr: Expr, list: Vec<Expr>) -> Expr {
+        Expr::InList {
+            expr: Box::new(expr),
+            list,
+            negated: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_extension() {
+        assert_eq!(infer_format("a.PARQUET"), Some("parquet"));
+        assert_eq!(infer_format("/x/y.tsv"), Some("tsv"));
+        assert_eq!(infer_format("d.ndjson"), Some("json"));
+        assert_eq!(infer_format("x.v1/data"), None);
+        assert_eq!(infer_format("a.txt"), None);
     }
 }

@@ -32,6 +32,8 @@ pub use partitioner::{HashPartitioner, PartitionKey, Partitioner, RangePartition
 
 pub use shuffled::{ShuffleMapOutput, ShuffledRdd};
 
+pub(crate) use sources::GeneratorRdd;
+
 use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,496 @@
+//! Parquet tables: one file, the `.parquet` files below a directory, or the
+//! files matching a glob, all with the same columns.
+//!
+//! Each file's footer is read once, when the table is created, and kept: it
+//! gives the schema (the Arrow schema embedded by the writer, so `Utf8View`
+//! and `Decimal128(15, 2)` come back as written), the row counts, and the
+//! min/max statistics of every row group. A scan drops the row groups whose
+//! statistics rule out the request's filters (see `pruning`), then spreads
+//! the rest over about `target_partitions` partitions in contiguous runs,
+//! never splitting a row group. A task reads its row groups one at a time
+//! through `object_store` with Parquet's async reader.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use ::parquet::arrow::async_reader::ParquetRecordBatchStream;
+use ::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use ::parquet::file::metadata::ParquetMetaData;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectMeta, ObjectStore};
+
+use super::listing::{self, display_path};
+use super::pruning;
+use super::{ScanMetrics, ScanRequest, TableProvider, TableStatistics, project_schema, scan_iter};
+use crate::SessionContext;
+use crate::error::{Error, Result, ResultExt};
+use crate::rdd::{BoxIter, GeneratorRdd, Rdd};
+use crate::session::SessionState;
+use crate::{invalid_arg, io};
+
+/// Footers read at once when a table is created.
+const CONCURRENT_FOOTERS: usize = 8;
+
+/// One file of a table and its footer.
+struct ParquetFile {
+    meta: ObjectMeta,
+    reader: ArrowReaderMetadata,
+}
+
+impl ParquetFile {
+    fn metadata(&self) -> &Arc<ParquetMetaData> {
+        self.reader.metadata()
+    }
+
+    fn name(&self) -> String {
+        display_path(&self.meta.location)
+    }
+}
+
+/// A table of Parquet files.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+/// use flint::SessionContext;
+/// use flint::datasource::{ParquetTable, TableProvider};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("t.parquet");
+/// let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap();
+/// let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+/// writer.write(&batch).unwrap();
+/// writer.close().unwrap();
+/// let ctx = SessionContext::new();
+/// let table = ParquetTable::try_new(&ctx, path.to_str().unwrap()).unwrap();
+/// assert_eq!(table.statistics().num_rows, Some(3));
+/// ```
+pub struct ParquetTable {
+    path: String,
+    schema: SchemaRef,
+    store: Arc<dyn ObjectStore>,
+    files: Arc<Vec<ParquetFile>>,
+}
+
+impl fmt::Debug for ParquetTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParquetTable")
+            .field("path", &self.path)
+            .field("files", &self.files.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParquetTable {
+    /// Lists the files behind `path` (a file, a directory or a glob) and
+    /// reads their footers. Fails, naming the file, when one is not Parquet
+    /// or its columns differ from the first file's.
+    pub fn try_new(ctx: &SessionContext, path: &str) -> Result<Self> {
+        let listing = listing::list(&ctx.state, path, &["parquet"])?;
+        let store = Arc::clone(&listing.store);
+        let loads = listing.files.into_iter().map(|meta| load(Arc::clone(&store), meta));
+        let files: Vec<ParquetFile> = ctx
+            .state
+            .block_on(futures::stream::iter(loads).buffered(CONCURRENT_FOOTERS).try_collect())??;
+        let schema = table_schema(&files)?;
+        Ok(Self {
+            path: path.to_string(),
+            schema,
+            store: listing.store,
+            files: Arc::new(files),
+        })
+    }
+}
+
+async fn load(store: Arc<dyn ObjectStore>, meta: ObjectMeta) -> Result<ParquetFile> {
+    let name = display_path(&meta.location);
+    let mut file = io::ParquetObject::new(&store, &meta, None);
+    let reader = ArrowReaderMetadata::load_async(&mut file, ArrowReaderOptions::new())
+        .await
+        .with_context(|| format!("reading the Parquet footer of '{name}'"))?;
+    Ok(ParquetFile { meta, reader })
+}
+
+/// The first file's columns, checked against every other file's names and
+/// types; a column is nullable if it is in any file.
+fn table_schema(files: &[ParquetFile]) -> Result<SchemaRef> {
+    let Some(first) = files.first() else {
+        return Err(Error::Internal("a Parquet table without files".into()));
+    };
+    let base = first.reader.schema();
+    let columns = |s: &Schema| {
+        s.fields()
+            .iter()
+            .map(|f| format!("{}: {}", f.name(), f.data_type()))
+            .collect::<Vec<_>>()
+    };
+    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for file in &files[1..] {
+        let other = file.reader.schema();
+        if columns(other) != columns(base) {
+            let (theirs, ours) = (columns(other).join(", "), columns(base).join(", "));
+            let (name, first) = (file.name(), first.name());
+            invalid_arg!("Parquet file '{name}' has columns ({theirs}), but '{first}' has ({ours})");
+        }
+        for (field, theirs) in fields.iter_mut().zip(other.fields()) {
+            field.set_nullable(field.is_nullable() || theirs.is_nullable());
+        }
+    }
+    Ok(Arc::new(Schema::new_with_metadata(fields, base.metadata().clone())))
+}
+
+/// A row group to read, and what it costs.
+struct Unit {
+    file: usize,
+    row_group: usize,
+    rows: u64,
+    bytes: u64,
+}
+
+/// Spreads units over about `target` partitions in contiguous runs of
+/// about equal bytes; at least one partition.
+fn spread(units: &[Unit], target: usize) -> Vec<Vec<(usize, usize)>> {
+    let n = target.clamp(1, units.len().max(1));
+    let total: u64 = units.iter().map(|u| u.bytes.max(1)).sum::<u64>().max(1);
+    let mut parts = vec![Vec::new(); n];
+    let mut before = 0u64;
+    for u in units {
+        let p = (before as u128 * n as u128 / total as u128) as usize;
+        parts[p.min(n - 1)].push((u.file, u.row_group));
+        before += u.bytes.max(1);
+    }
+    parts.retain(|p| !p.is_empty());
+    if parts.is_empty() {
+        parts.push(Vec::new());
+    }
+    parts
+}
+
+impl TableProvider for ParquetTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn kind(&self) -> &'static str {
+        "parquet"
+    }
+
+    fn statistics(&self) -> TableStatistics {
+        let rows = self
+            .files
+            .iter()
+            .map(|f| f.metadata().file_metadata().num_rows().max(0) as u64);
+        TableStatistics {
+            num_rows: Some(rows.sum()),
+            total_bytes: Some(self.files.iter().map(|f| f.meta.size).sum()),
+        }
+    }
+
+    fn scan(&self, ctx: &SessionContext, request: &ScanRequest) -> Result<Rdd<RecordBatch>> {
+        let (projected, indices) = project_schema(&self.schema, request.projection.as_ref())?;
+        let columns = pruning::referenced_columns(&request.filters);
+        let mut units = Vec::new();
+        let mut total = 0;
+        for (i, file) in self.files.iter().enumerate() {
+            let groups = file.metadata().row_groups();
+            total += groups.len();
+            for rg in pruning::kept_row_groups(&file.reader, &request.filters, &columns) {
+                let g = &groups[rg];
+                units.push(Unit {
+                    file: i,
+                    row_group: rg,
+                    rows: g.num_rows().max(0) as u64,
+                    bytes: g.compressed_size().max(0) as u64,
+                });
+            }
+        }
+        if let Some(limit) = request.limit {
+            // Row groups after the first `limit` rows are not needed.
+            let mut rows = 0;
+            let keep = units.iter().position(|u| {
+                rows += u.rows;
+                rows >= limit as u64
+            });
+            units.truncate(keep.map_or(units.len(), |i| i + 1));
+        }
+        ScanMetrics::add(&request.metrics.row_groups_total, total as u64);
+        let partitions = Arc::new(spread(&units, request.target_partitions));
+
+        let mut roots = indices.clone();
+        roots.sort_unstable();
+        roots.dedup();
+        let reorder: Vec<usize> = indices.iter().map(|i| roots.partition_point(|r| r < i)).collect();
+        let shared = Arc::new(ScanShared {
+            session: Arc::clone(&ctx.state),
+            store: Arc::clone(&self.store),
+            files: Arc::clone(&self.files),
+            roots,
+            reorder,
+            schema: Arc::clone(&projected),
+            batch_size: request.batch_size.max(1),
+            metrics: Arc::clone(&request.metrics),
+        });
+        let limit = request.limit;
+        Ok(GeneratorRdd::create(
+            &ctx.state,
+            "parquet_scan",
+            partitions.len(),
+            move |i, tc| {
+                let Some(units) = partitions.get(i) else {
+                    return Ok(Box::new(std::iter::empty()) as BoxIter<RecordBatch>);
+                };
+                let mut reader = PartitionReader {
+                    shared: Arc::clone(&shared),
+                    units: units.clone(),
+                    next: 0,
+                    current: None,
+                };
+                let (schema, metrics) = (Arc::clone(&shared.schema), Arc::clone(&shared.metrics));
+                Ok(scan_iter(tc, schema, limit, metrics, move || reader.next_batch()))
+            },
+        ))
+    }
+}
+
+/// What the partitions of a scan share.
+struct ScanShared {
+    session: Arc<SessionState>,
+    store: Arc<dyn ObjectStore>,
+    files: Arc<Vec<ParquetFile>>,
+    /// Projected columns in file order.
+    roots: Vec<usize>,
+    /// For each output column, its position among `roots`.
+    reorder: Vec<usize>,
+    /// The projected schema.
+    schema: SchemaRef,
+    batch_size: usize,
+    metrics: Arc<ScanMetrics>,
+}
+
+impl ScanShared {
+    fn open(&self, file: usize, row_group: usize) -> Result<ParquetRecordBatchStream<io::ParquetObject>> {
+        let f = &self.files[file];
+        let metrics = Arc::clone(&self.metrics);
+        let count = Arc::new(move |n| ScanMetrics::add(&metrics.bytes_read, n)) as io::CountBytes;
+        let reader = io::ParquetObject::new(&self.store, &f.meta, Some(count));
+        let mask = ProjectionMask::roots(f.reader.parquet_schema(), self.roots.iter().copied());
+        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, f.reader.clone())
+            .with_projection(mask)
+            .with_row_groups(vec![row_group])
+            .with_batch_size(self.batch_size)
+            .build()
+            .with_context(|| format!("reading Parquet file '{}'", f.name()))
+    }
+}
+
+/// Reads the row groups of one partition, one after another.
+struct PartitionReader {
+    shared: Arc<ScanShared>,
+    /// (file, row group) pairs to read.
+    units: Vec<(usize, usize)>,
+    next: usize,
+    /// The file being read and its stream.
+    current: Option<(usize, ParquetRecordBatchStream<io::ParquetObject>)>,
+}
+
+impl PartitionReader {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let shared = Arc::clone(&self.shared);
+        loop {
+            let (file, stream) = match &mut self.current {
+                Some((file, stream)) => (*file, stream),
+                None => {
+                    let Some(&(file, row_group)) = self.units.get(self.next) else {
+                        return Ok(None);
+                    };
+                    self.next += 1;
+                    ScanMetrics::add(&shared.metrics.row_groups_read, 1);
+                    let stream = shared.open(file, row_group)?;
+                    let (_, stream) = self.current.insert((file, stream));
+                    (file, stream)
+                }
+            };
+            match shared.session.block_on(stream.next())? {
+                None => self.current = None,
+                Some(batch) => {
+                    let batch =
+                        batch.with_context(|| format!("reading Parquet file '{}'", shared.files[file].name()))?;
+                    // Parquet returns the columns in file order.
+                    let columns = shared.reorder.iter().map(|&k| Arc::clone(batch.column(k))).collect();
+                    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+                    let schema = Arc::clone(&shared.schema);
+                    return Ok(Some(RecordBatch::try_new_with_options(schema, columns, &options)?));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{ArrayRef, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringViewArray};
+    use arrow::datatypes::{DataType, Int64Type};
+    use datafusion_common::ScalarValue;
+
+    use super::*;
+    use crate::datasource::test_util::{between, get, in_list, request, rows, run, write_parquet};
+    use crate::logical::{Expr, Operator, col, lit};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Int64, false),
+            Field::new("name", DataType::Utf8View, true),
+            Field::new("price", DataType::Decimal128(15, 2), false),
+            Field::new("day", DataType::Date32, false),
+            Field::new("small", DataType::Int32, true),
+        ]))
+    }
+
+    /// `n` rows with x = `from..`, in row groups of 100.
+    fn write(path: &std::path::Path, from: i64, n: i64) {
+        let x: Vec<i64> = (from..from + n).collect();
+        let names: Vec<Option<String>> = x.iter().map(|v| (v % 7 != 0).then(|| format!("n{v:04}"))).collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(x.clone())),
+            Arc::new(StringViewArray::from_iter(names)),
+            Arc::new(
+                Decimal128Array::from_iter_values(x.iter().map(|v| *v as i128 * 150))
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+            ),
+            Arc::new(Date32Array::from_iter_values(x.iter().map(|v| 9000 + *v as i32))),
+            Arc::new(Int32Array::from_iter(x.iter().map(|v| (*v < 500).then_some(*v as i32)))),
+        ];
+        write_parquet(path, &RecordBatch::try_new(schema(), columns).unwrap(), 100);
+    }
+
+    fn table(dir: &std::path::Path) -> (SessionContext, ParquetTable) {
+        write(&dir.join("t.parquet"), 0, 1000);
+        let ctx = SessionContext::new();
+        let t = ParquetTable::try_new(&ctx, dir.join("t.parquet").to_str().unwrap()).unwrap();
+        (ctx, t)
+    }
+
+    fn xs(parts: &[Vec<RecordBatch>], column: usize) -> Vec<i64> {
+        let values = |b: &RecordBatch| b.column(column).as_primitive::<Int64Type>().values().to_vec();
+        parts.iter().flatten().flat_map(values).collect()
+    }
+
+    #[test]
+    fn schema_statistics_and_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, t) = table(dir.path());
+        assert_eq!(t.schema().fields(), schema().fields());
+        let stats = t.statistics();
+        assert_eq!(stats.num_rows, Some(1000));
+        assert_eq!(
+            stats.total_bytes,
+            Some(std::fs::metadata(dir.path().join("t.parquet")).unwrap().len())
+        );
+
+        let req = request(None, vec![], None, 64, 4);
+        let parts = run(&ctx, &t, &req);
+        assert_eq!(parts.len(), 4);
+        assert_eq!(xs(&parts, 0), (0..1000).collect::<Vec<_>>());
+        assert!(
+            parts
+                .iter()
+                .flatten()
+                .all(|b| b.num_rows() <= 64 && b.schema() == t.schema())
+        );
+        assert_eq!(get(&req.metrics.row_groups_total), 10);
+        assert_eq!(get(&req.metrics.row_groups_read), 10);
+        assert_eq!(get(&req.metrics.rows), 1000);
+        assert!(get(&req.metrics.bytes_read) > 0);
+        assert_eq!(run(&ctx, &t, &request(None, vec![], None, 64, 50)).len(), 10);
+    }
+
+    #[test]
+    fn projection_keeps_order_and_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, t) = table(dir.path());
+        let parts = run(&ctx, &t, &request(Some(vec![2, 0, 1]), vec![], None, 1000, 1));
+        let b = &parts[0][0];
+        let want = t.schema().project(&[2, 0, 1]).unwrap();
+        assert_eq!(b.schema().as_ref(), &want);
+        assert_eq!(b.column(1).as_primitive::<Int64Type>().value(3), 3);
+        assert_eq!(b.column(2).as_string_view().value(3), "n0003");
+        assert_eq!(rows(&run(&ctx, &t, &request(Some(vec![]), vec![], None, 100, 2))), 1000);
+    }
+
+    #[test]
+    fn prunes_row_groups_by_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, t) = table(dir.path());
+        let gt = |c: &str, v: Expr| col(c).binary(Operator::Gt, v);
+        let cases: Vec<(Expr, u64)> = vec![
+            (gt("x", lit(900i64)), 1),
+            (lit(150i64).binary(Operator::Gt, col("x")), 2),
+            (gt("x", lit(900i32)), 1),
+            (col("small").eq(lit(250i64)), 1),
+            (col("name").eq(lit("n0420")), 1),
+            (gt("price", lit(ScalarValue::Decimal128(Some(13_500), 6, 1))), 1),
+            (gt("day", lit(ScalarValue::Date32(Some(9899)))), 1),
+            (Expr::IsNull(Box::new(col("small"))), 5),
+            (col("x").eq(lit(5i64)).or(col("x").eq(lit(995i64))), 2),
+            (between(col("x"), lit(310i64), lit(420i64)), 2),
+            (in_list(col("x"), vec![lit(1i64), lit(777i64)]), 2),
+            (col("x").binary(Operator::Plus, lit(1i64)).eq(lit(5i64)), 10),
+        ];
+        for (filter, groups) in cases {
+            let req = request(None, vec![filter.clone()], None, 100, 4);
+            let parts = run(&ctx, &t, &req);
+            assert_eq!(get(&req.metrics.row_groups_read), groups, "{filter}");
+            assert_eq!(get(&req.metrics.row_groups_total), 10, "{filter}");
+            assert_eq!(rows(&parts), groups as usize * 100, "{filter}");
+        }
+        let none = request(None, vec![gt("x", lit(5000i64))], None, 100, 4);
+        let parts = run(&ctx, &t, &none);
+        assert_eq!((parts.len(), rows(&parts)), (1, 0));
+    }
+
+    #[test]
+    fn limit_stops_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, t) = table(dir.path());
+        let req = request(Some(vec![0]), vec![], Some(150), 64, 4);
+        let parts = run(&ctx, &t, &req);
+        assert_eq!(rows(&parts), 150);
+        assert_eq!(xs(&parts, 0), (0..150).collect::<Vec<_>>());
+        assert_eq!(get(&req.metrics.row_groups_read), 2);
+    }
+
+    #[test]
+    fn directories_globs_and_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("part=2")).unwrap();
+        write(&d.join("a.parquet"), 0, 250);
+        write(&d.join("part=2/b.parquet"), 250, 250);
+        std::fs::write(d.join("_SUCCESS"), "").unwrap();
+        let ctx = SessionContext::new();
+        let all = ParquetTable::try_new(&ctx, d.to_str().unwrap()).unwrap();
+        assert_eq!(all.statistics().num_rows, Some(500));
+        let parts = run(&ctx, &all, &request(Some(vec![0]), vec![], None, 100, 3));
+        assert_eq!(xs(&parts, 0), (0..500).collect::<Vec<_>>());
+        let glob = ParquetTable::try_new(&ctx, &format!("{}/*/*.parquet", d.display())).unwrap();
+        assert_eq!(glob.statistics().num_rows, Some(250));
+
+        std::fs::write(d.join("bad.parquet"), "this is not parquet").unwrap();
+        let err = ParquetTable::try_new(&ctx, d.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.parquet"), "{err}");
+        std::fs::remove_file(d.join("bad.parquet")).unwrap();
+
+        let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+        let batch = RecordBatch::try_new(other.clone(), vec![Arc::new(Int32Array::from(vec![1]))]).unwrap();
+        write_parquet(&d.join("c.parquet"), &batch, 100);
+        let err = ParquetTable::try_new(&ctx, d.to_str().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("c.parquet' has columns (x: Int32)"), "{err}");
+    }
+}
