@@ -1,0 +1,246 @@
+//! String functions that cut, pad, repeat and join: `substr`, `left`,
+//! `right`, `split_part`, `trim`/`ltrim`/`rtrim`, `lpad`/`rpad`, `repeat`,
+//! `concat`, `concat_ws`.
+//!
+//! Positions and lengths count characters, 1-based, with PostgreSQL's
+//! rules for out-of-range and negative values. Results are Utf8; a
+//! result longer than [`MAX_RESULT_CHARS`] is an error rather than an
+//! allocation that takes the process down.
+
+use std::sync::Arc;
+
+use super::FunctionImpl;
+use super::args::{Strings, arg, build_strings, finish, ints, shape};
+use crate::error::{Error, Result};
+use crate::exec_err;
+use crate::functions::ScalarFunction;
+use crate::physical::expr::ColumnarValue;
+
+/// Largest string `lpad`, `rpad` and `repeat` build, in characters.
+pub(crate) const MAX_RESULT_CHARS: i64 = 64 << 20;
+
+pub(super) fn implementation(fun: ScalarFunction) -> FunctionImpl {
+    use ScalarFunction::*;
+    match fun {
+        Substr => Arc::new(substr),
+        Left => Arc::new(|a, n| str_int(a, n, left)),
+        Right => Arc::new(|a, n| str_int(a, n, right)),
+        Repeat => Arc::new(|a, n| str_int(a, n, repeat)),
+        Lpad => Arc::new(|a, n| pad(a, n, true)),
+        Rpad => Arc::new(|a, n| pad(a, n, false)),
+        Trim => Arc::new(|a, n| trim(a, n, true, true)),
+        Ltrim => Arc::new(|a, n| trim(a, n, true, false)),
+        Rtrim => Arc::new(|a, n| trim(a, n, false, true)),
+        SplitPart => Arc::new(split_part),
+        Concat => Arc::new(concat),
+        ConcatWs => Arc::new(concat_ws),
+        other => Arc::new(move |_, _| Err(Error::Internal(format!("{other} is not a substring function")))),
+    }
+}
+
+/// The characters of `s` from 0-based character index `from` (inclusive)
+/// to `to` (exclusive), both clipped to the string.
+fn chars(s: &str, from: usize, to: usize) -> &str {
+    if to <= from {
+        return "";
+    }
+    if s.is_ascii() {
+        return &s[from.min(s.len())..to.min(s.len())];
+    }
+    let mut idx = s.char_indices().map(|(b, _)| b).chain(std::iter::once(s.len()));
+    let start = idx.nth(from).unwrap_or(s.len());
+    let end = idx.nth(to - from - 1).unwrap_or(s.len());
+    &s[start..end]
+}
+
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() { s.len() } else { s.chars().count() }
+}
+
+/// `substr(s, start [, len])`: 1-based; a start before 1 eats into the
+/// length, as in PostgreSQL (`substr('hello', 0, 2)` is `'h'`).
+fn substr(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let s = Strings::new(arg(args, 0)?)?;
+    let start = ints(arg(args, 1)?)?;
+    let count = args.get(2).map(ints).transpose()?;
+    let out = build_strings(len, |i, buf| {
+        let (Some(v), Some(start)) = (s.get(i), start.get(i)) else {
+            return Ok(false);
+        };
+        let end = match &count {
+            None => i64::MAX,
+            Some(c) => match c.get(i) {
+                None => return Ok(false),
+                Some(c) if c < 0 => exec_err!("negative substring length not allowed"),
+                Some(c) => start.saturating_add(c),
+            },
+        };
+        let from = start.max(1) - 1;
+        let to = end.saturating_sub(1).max(0);
+        buf.push_str(chars(v, from as usize, usize::try_from(to).unwrap_or(usize::MAX)));
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
+
+/// A function of a string and an integer, NULL if either is NULL.
+fn str_int(args: &[ColumnarValue], n: usize, f: fn(&str, i64, &mut String) -> Result<()>) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let s = Strings::new(arg(args, 0)?)?;
+    let k = ints(arg(args, 1)?)?;
+    let out = build_strings(len, |i, buf| match (s.get(i), k.get(i)) {
+        (Some(v), Some(k)) => f(v, k, buf).map(|_| true),
+        _ => Ok(false),
+    })?;
+    finish(out, scalar)
+}
+
+/// The first `k` characters; all but the last `-k` when negative.
+fn left(s: &str, k: i64, out: &mut String) -> Result<()> {
+    let total = char_count(s) as i64;
+    let keep = if k >= 0 { k.min(total) } else { (total + k).max(0) };
+    out.push_str(chars(s, 0, keep as usize));
+    Ok(())
+}
+
+/// The last `k` characters; all but the first `-k` when negative.
+fn right(s: &str, k: i64, out: &mut String) -> Result<()> {
+    let total = char_count(s) as i64;
+    let skip = if k >= 0 { (total - k).max(0) } else { (-k).min(total) };
+    out.push_str(chars(s, skip as usize, total as usize));
+    Ok(())
+}
+
+fn repeat(s: &str, k: i64, out: &mut String) -> Result<()> {
+    if k <= 0 || s.is_empty() {
+        return Ok(());
+    }
+    if (char_count(s) as i64).saturating_mul(k) > MAX_RESULT_CHARS {
+        exec_err!(
+            "requested length too large: repeat of {} characters {k} times",
+            char_count(s)
+        )
+    }
+    for _ in 0..k {
+        out.push_str(s);
+    }
+    Ok(())
+}
+
+/// `lpad`/`rpad(s, length [, fill])`: pads with `fill` (default a space)
+/// or truncates to `length` characters.
+fn pad(args: &[ColumnarValue], n: usize, at_start: bool) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let s = Strings::new(arg(args, 0)?)?;
+    let target = ints(arg(args, 1)?)?;
+    let fill = args.get(2).map(Strings::new).transpose()?;
+    let out = build_strings(len, |i, buf| {
+        let fill = match &fill {
+            Some(f) => f.get(i),
+            None => Some(" "),
+        };
+        let (Some(v), Some(target), Some(fill)) = (s.get(i), target.get(i), fill) else {
+            return Ok(false);
+        };
+        if target > MAX_RESULT_CHARS {
+            exec_err!("requested length too large: {target} characters")
+        }
+        let target = target.max(0) as usize;
+        let have = char_count(v);
+        if have >= target || fill.is_empty() {
+            buf.push_str(chars(v, 0, target));
+            return Ok(true);
+        }
+        if !at_start {
+            buf.push_str(v);
+        }
+        buf.extend(fill.chars().cycle().take(target - have));
+        if at_start {
+            buf.push_str(v);
+        }
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
+
+/// `trim`/`ltrim`/`rtrim(s [, characters])`: removes any of the given
+/// characters (default: spaces) from the chosen ends.
+fn trim(args: &[ColumnarValue], n: usize, start: bool, end: bool) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let s = Strings::new(arg(args, 0)?)?;
+    let set = args.get(1).map(Strings::new).transpose()?;
+    let out = build_strings(len, |i, buf| {
+        let set = match &set {
+            Some(c) => c.get(i),
+            None => Some(" "),
+        };
+        let (Some(v), Some(set)) = (s.get(i), set) else {
+            return Ok(false);
+        };
+        let strip = |c: char| set.contains(c);
+        let v = if start { v.trim_start_matches(strip) } else { v };
+        let v = if end { v.trim_end_matches(strip) } else { v };
+        buf.push_str(v);
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
+
+/// `split_part(s, delimiter, n)`: the n-th field (1-based; negative counts
+/// from the end), `''` when there are fewer fields.
+fn split_part(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let s = Strings::new(arg(args, 0)?)?;
+    let delim = Strings::new(arg(args, 1)?)?;
+    let field = ints(arg(args, 2)?)?;
+    let out = build_strings(len, |i, buf| {
+        let (Some(v), Some(d), Some(k)) = (s.get(i), delim.get(i), field.get(i)) else {
+            return Ok(false);
+        };
+        let part = match k {
+            0 => exec_err!("field position must not be zero"),
+            _ if d.is_empty() => (k == 1 || k == -1).then_some(v),
+            k if k > 0 => v.split(d).nth(k as usize - 1),
+            k => v.rsplit(d).nth((-k) as usize - 1),
+        };
+        buf.push_str(part.unwrap_or(""));
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
+
+/// `concat(v, ...)`: NULLs are skipped; never NULL itself.
+fn concat(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let parts = args.iter().map(Strings::new).collect::<Result<Vec<_>>>()?;
+    let out = build_strings(len, |i, buf| {
+        parts.iter().filter_map(|p| p.get(i)).for_each(|p| buf.push_str(p));
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
+
+/// `concat_ws(sep, v, ...)`: joins the non-NULL values with `sep`; NULL
+/// only when `sep` is NULL.
+fn concat_ws(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
+    let (len, scalar) = shape(args, n);
+    let sep = Strings::new(arg(args, 0)?)?;
+    let parts = args
+        .get(1..)
+        .unwrap_or_default()
+        .iter()
+        .map(Strings::new)
+        .collect::<Result<Vec<_>>>()?;
+    let out = build_strings(len, |i, buf| {
+        let Some(sep) = sep.get(i) else { return Ok(false) };
+        for (k, p) in parts.iter().filter_map(|p| p.get(i)).enumerate() {
+            if k > 0 {
+                buf.push_str(sep);
+            }
+            buf.push_str(p);
+        }
+        Ok(true)
+    })?;
+    finish(out, scalar)
+}
