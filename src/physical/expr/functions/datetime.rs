@@ -162,22 +162,24 @@ fn extract(args: &[ColumnarValue], _n: usize, field: Field) -> Result<ColumnarVa
 }
 
 fn epoch(a: &ArrayRef) -> Result<ArrayRef> {
-    let per_second = match a.data_type() {
+    let per_second: i64 = match a.data_type() {
         DataType::Date32 => {
             let days = a.as_primitive::<Date32Type>();
             let out: PrimitiveArray<Float64Type> = days.unary(|d| d as f64 * 86_400.0);
             return Ok(Arc::new(out));
         }
-        DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1e3,
-        DataType::Timestamp(TimeUnit::Second, _) => 1.0,
-        DataType::Timestamp(TimeUnit::Microsecond, _) => 1e6,
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1e9,
+        DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+        DataType::Timestamp(TimeUnit::Second, _) => 1,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000_000,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000_000,
         other => return Err(Error::Internal(format!("epoch of {other}"))),
     };
     let raw = cast(a, &DataType::Int64)?;
+    // Whole seconds and the fraction apart, so that nanosecond timestamps
+    // keep their fraction in an f64.
     let out: PrimitiveArray<Float64Type> = raw
         .as_primitive::<arrow::datatypes::Int64Type>()
-        .unary(|v| v as f64 / per_second);
+        .unary(|v| v.div_euclid(per_second) as f64 + v.rem_euclid(per_second) as f64 / per_second as f64);
     Ok(Arc::new(out))
 }
 
@@ -258,4 +260,116 @@ fn make_date(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
         })
         .collect::<Result<Vec<_>>>()?;
     finish(Arc::new(Date32Array::from(values)), scalar)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, TimestampNanosecondArray};
+    use datafusion_common::ScalarValue;
+
+    use crate::functions::ScalarFunction as F;
+    use crate::logical::{Expr, col, lit};
+    use crate::physical::expr::test_util::{batch, eval_err, values};
+
+    fn call(f: F, args: Vec<Expr>) -> Expr {
+        Expr::ScalarFunction(f, args)
+    }
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn t() -> arrow::record_batch::RecordBatch {
+        // 1995-03-15 (a Wednesday); 2024-05-19 13:45:05.25 UTC (a Sunday).
+        let ts = 1_716_126_305 * SEC + SEC / 4;
+        batch(vec![
+            ("d", Arc::new(Date32Array::from(vec![Some(9204), None]))),
+            ("ts", Arc::new(TimestampNanosecondArray::from(vec![Some(ts), None]))),
+            (
+                "tz",
+                Arc::new(TimestampNanosecondArray::from(vec![Some(ts), None]).with_timezone("+02:00")),
+            ),
+        ])
+    }
+
+    #[test]
+    fn date_part_fields() {
+        let t = t();
+        let f = |v: f64| ScalarValue::Float64(Some(v));
+        let cases = [
+            ("year", "d", 1995.0),
+            ("quarter", "d", 1.0),
+            ("month", "d", 3.0),
+            ("week", "d", 11.0),
+            ("day", "d", 15.0),
+            ("dow", "d", 3.0),
+            ("isodow", "ts", 7.0),
+            ("dow", "ts", 0.0),
+            ("doy", "d", 74.0),
+            ("hour", "d", 0.0),
+            ("epoch", "d", 9204.0 * 86_400.0),
+            ("hour", "ts", 13.0),
+            ("hour", "tz", 15.0),
+            ("minute", "ts", 45.0),
+            ("second", "ts", 5.25),
+            ("millisecond", "ts", 5250.0),
+            ("epoch", "ts", 1_716_126_305.25),
+            ("EPOCH", "tz", 1_716_126_305.25),
+        ];
+        for (part, c, want) in cases {
+            let e = call(F::DatePart, vec![lit(part), col(c)]);
+            assert_eq!(values(&e, &t), vec![f(want), ScalarValue::Float64(None)], "{e}");
+        }
+        let err = eval_err(&call(F::DatePart, vec![lit("fortnight"), col("d")]), &t);
+        assert!(err.contains("'fortnight'") && err.contains("year"), "{err}");
+        let err = eval_err(&call(F::DatePart, vec![col("ts"), col("d")]), &t);
+        assert!(err.contains("constant part name") || err.contains("date_part"), "{err}");
+    }
+
+    #[test]
+    fn date_trunc_units() {
+        let t = t();
+        let day = 86_400 * SEC;
+        let ts = |v: i64| ScalarValue::TimestampNanosecond(Some(v), None);
+        let cases = [
+            ("month", "d", ts(9190 * day)),   // 1995-03-01
+            ("week", "d", ts(9202 * day)),    // Monday 1995-03-13
+            ("quarter", "d", ts(9131 * day)), // 1995-01-01
+            ("year", "d", ts(9131 * day)),
+            ("day", "ts", ts(19_862 * day)),
+            ("hour", "ts", ts(19_862 * day + 13 * 3600 * SEC)),
+            ("second", "ts", ts(1_716_126_305 * SEC)),
+        ];
+        for (unit, c, want) in cases {
+            let e = call(F::DateTrunc, vec![lit(unit), col(c)]);
+            assert_eq!(values(&e, &t)[0], want, "{e}");
+        }
+        // Local midnight in +02:00 is 22:00 UTC the day before.
+        let e = call(F::DateTrunc, vec![lit("day"), col("tz")]);
+        let want = ScalarValue::TimestampNanosecond(Some(19_862 * day - 2 * 3600 * SEC), Some("+02:00".into()));
+        assert_eq!(values(&e, &t)[0], want);
+        assert!(eval_err(&call(F::DateTrunc, vec![lit("decade"), col("d")]), &t).contains("'decade'"));
+    }
+
+    #[test]
+    fn make_date_current_date_now() {
+        let t = t();
+        let e = call(F::MakeDate, vec![lit(2024i64), lit(2i64), lit(29i64)]);
+        assert_eq!(values(&e, &t)[0], ScalarValue::Date32(Some(19_782)));
+        let e = call(
+            F::MakeDate,
+            vec![lit(2024i64), lit(ScalarValue::Int64(None)), lit(1i64)],
+        );
+        assert_eq!(values(&e, &t)[0], ScalarValue::Date32(None));
+        let err = eval_err(&call(F::MakeDate, vec![lit(2023i64), lit(2i64), lit(29i64)]), &t);
+        assert!(err.contains("out of range: 2023-2-29"), "{err}");
+        let ScalarValue::Date32(Some(today)) = values(&call(F::CurrentDate, vec![]), &t)[0] else {
+            panic!("current_date is not a date")
+        };
+        assert!(today > 19_000);
+        let now = values(&call(F::Now, vec![]), &t);
+        assert!(matches!(&now[0], ScalarValue::TimestampNanosecond(Some(ns), Some(tz))
+            if *ns / 86_400 / SEC == today as i64 && tz.as_ref() == "+00:00"));
+        assert_eq!(now[0], now[1], "one time for every row");
+    }
 }

@@ -43,7 +43,10 @@ pub(super) fn implementation(fun: ScalarFunction) -> FunctionImpl {
         Trunc => Arc::new(|a, n| rounding(a, n, Mode::TowardZero)),
         Sqrt => Arc::new(|a, n| {
             float_fn(a, n, |x| {
-                domain(x >= 0.0, x.sqrt(), "cannot take square root of a negative number")
+                if x < 0.0 {
+                    exec_err!("cannot take square root of a negative number")
+                }
+                Ok(x.sqrt())
             })
         }),
         Cbrt => Arc::new(|a, n| float_fn(a, n, |x| Ok(x.cbrt()))),
@@ -72,14 +75,6 @@ pub(super) fn implementation(fun: ScalarFunction) -> FunctionImpl {
             Ok(ColumnarValue::Array(Arc::new(Float64Array::from(values))))
         }),
         other => Arc::new(move |_, _| Err(Error::Internal(format!("{other} is not a math function")))),
-    }
-}
-
-fn domain(ok: bool, value: f64, message: &str) -> Result<f64> {
-    if ok || value.is_nan() {
-        Ok(value)
-    } else {
-        Err(Error::Execution(message.to_string()))
     }
 }
 
@@ -305,4 +300,171 @@ fn rounding(args: &[ColumnarValue], n: usize, mode: Mode) -> Result<ColumnarValu
         other => return Err(Error::Internal(format!("rounding of {other}"))),
     };
     finish(out, scalar)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, Decimal128Array, Float64Array, Int32Array};
+    use arrow::datatypes::Float64Type;
+    use datafusion_common::ScalarValue;
+
+    use crate::functions::ScalarFunction as F;
+    use crate::logical::{Expr, col, lit};
+    use crate::physical::expr::test_util::{batch, eval, eval_err, values};
+
+    fn call(f: F, args: Vec<Expr>) -> Expr {
+        Expr::ScalarFunction(f, args)
+    }
+
+    fn t() -> arrow::record_batch::RecordBatch {
+        let d = Decimal128Array::from(vec![Some(125), Some(-125), None, Some(9999)])
+            .with_precision_and_scale(6, 2)
+            .unwrap();
+        batch(vec![
+            (
+                "i",
+                Arc::new(Int32Array::from(vec![Some(-3), Some(1250), None, Some(0)])),
+            ),
+            (
+                "f",
+                Arc::new(Float64Array::from(vec![Some(2.5), Some(-2.5), None, Some(0.0)])),
+            ),
+            ("d", Arc::new(d)),
+        ])
+    }
+
+    #[test]
+    fn type_preserving_functions() {
+        let i = |v: Option<i32>| ScalarValue::Int32(v);
+        let f = |v: Option<f64>| ScalarValue::Float64(v);
+        let d = |v: Option<i128>| ScalarValue::Decimal128(v, 6, 2);
+        let cases: Vec<(Expr, Vec<ScalarValue>)> = vec![
+            (
+                call(F::Abs, vec![col("i")]),
+                vec![i(Some(3)), i(Some(1250)), i(None), i(Some(0))],
+            ),
+            (
+                call(F::Abs, vec![col("d")]),
+                vec![d(Some(125)), d(Some(125)), d(None), d(Some(9999))],
+            ),
+            (
+                call(F::Sign, vec![col("f")]),
+                vec![f(Some(1.0)), f(Some(-1.0)), f(None), f(Some(0.0))],
+            ),
+            (
+                call(F::Sign, vec![col("d")]),
+                vec![d(Some(100)), d(Some(-100)), d(None), d(Some(100))],
+            ),
+            (
+                call(F::Round, vec![col("f")]),
+                vec![f(Some(3.0)), f(Some(-3.0)), f(None), f(Some(0.0))],
+            ),
+            (
+                call(F::Ceil, vec![col("f")]),
+                vec![f(Some(3.0)), f(Some(-2.0)), f(None), f(Some(0.0))],
+            ),
+            (
+                call(F::Floor, vec![col("f")]),
+                vec![f(Some(2.0)), f(Some(-3.0)), f(None), f(Some(0.0))],
+            ),
+            (
+                call(F::Trunc, vec![col("f")]),
+                vec![f(Some(2.0)), f(Some(-2.0)), f(None), f(Some(0.0))],
+            ),
+            // 1.25 / -1.25 at one digit: half away from zero, toward zero, up, down.
+            (
+                call(F::Round, vec![col("d"), lit(1i64)]),
+                vec![d(Some(130)), d(Some(-130)), d(None), d(Some(10000))],
+            ),
+            (
+                call(F::Trunc, vec![col("d"), lit(1i64)]),
+                vec![d(Some(120)), d(Some(-120)), d(None), d(Some(9990))],
+            ),
+            (
+                call(F::Floor, vec![col("d")]),
+                vec![d(Some(100)), d(Some(-200)), d(None), d(Some(9900))],
+            ),
+            (
+                call(F::Round, vec![col("i"), lit(-2i64)]),
+                vec![i(Some(0)), i(Some(1300)), i(None), i(Some(0))],
+            ),
+            (
+                call(F::Round, vec![col("i"), lit(ScalarValue::Int64(None))]),
+                vec![i(None); 4],
+            ),
+        ];
+        let t = t();
+        for (e, want) in cases {
+            assert_eq!(values(&e, &t), want, "{e}");
+        }
+        let r = values(&call(F::Round, vec![lit(2.345f64), lit(1i64)]), &t);
+        assert_eq!(r[0], f(Some(2.3)));
+    }
+
+    #[test]
+    fn range_errors() {
+        let t = t();
+        let min = batch(vec![("m", Arc::new(Int32Array::from(vec![i32::MIN])))]);
+        assert!(eval_err(&call(F::Abs, vec![col("m")]), &min).contains("abs(m@0)"));
+        // ceil(99.99) needs 5 digits in a decimal(6,2)... fits; in decimal(4,2) it does not.
+        let narrow = batch(vec![(
+            "n",
+            Arc::new(
+                Decimal128Array::from(vec![9999])
+                    .with_precision_and_scale(4, 2)
+                    .unwrap(),
+            ),
+        )]);
+        assert!(eval_err(&call(F::Ceil, vec![col("n")]), &narrow).contains("ceil"));
+        for (e, msg) in [
+            (call(F::Sqrt, vec![lit(-1i64)]), "square root of a negative number"),
+            (call(F::Ln, vec![lit(0.0)]), "logarithm of zero"),
+            (call(F::Log10, vec![lit(-1.0)]), "logarithm of a negative number"),
+            (call(F::Log, vec![lit(1.0), lit(8.0)]), "base 1"),
+            (
+                call(F::Power, vec![lit(0.0), lit(-1.0)]),
+                "zero raised to a negative power",
+            ),
+            (call(F::Power, vec![lit(-8.0), lit(0.5)]), "complex"),
+        ] {
+            let err = eval_err(&e, &t);
+            assert!(err.contains(msg), "{e}: {err}");
+        }
+    }
+
+    #[test]
+    fn float_functions() {
+        let t = t();
+        let f = |v: f64| ScalarValue::Float64(Some(v));
+        let cases = [
+            (call(F::Sqrt, vec![lit(16i32)]), 4.0),
+            (call(F::Cbrt, vec![lit(27.0)]), 3.0),
+            (call(F::Exp, vec![lit(0i64)]), 1.0),
+            (call(F::Ln, vec![lit(1.0)]), 0.0),
+            (call(F::Log10, vec![lit(1000.0)]), 3.0),
+            (call(F::Log2, vec![lit(8i64)]), 3.0),
+            (call(F::Log, vec![lit(100.0)]), 2.0),
+            (call(F::Log, vec![lit(2i64), lit(8.0)]), 3.0),
+            (call(F::Power, vec![lit(2i64), lit(10i64)]), 1024.0),
+            (call(F::Power, vec![lit(-2.0), lit(3.0)]), -8.0),
+            (call(F::Pi, vec![]), std::f64::consts::PI),
+        ];
+        for (e, want) in cases {
+            let got = values(&e, &t)[0].clone();
+            let ScalarValue::Float64(Some(g)) = got else {
+                panic!("{e}: {got:?}")
+            };
+            assert!((g - want).abs() < 1e-12, "{e}: {g} != {want}");
+        }
+        let abs = call(F::Abs, vec![col("f")]);
+        assert_eq!(values(&call(F::Sqrt, vec![abs]), &t)[2], ScalarValue::Float64(None));
+        assert_eq!(values(&call(F::Power, vec![col("f"), lit(2.0)]), &t)[0], f(6.25));
+        let r = eval(&call(F::Random, vec![]), &t);
+        let r = r.as_primitive::<Float64Type>();
+        assert_eq!(r.null_count(), 0);
+        assert!(r.values().iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(r.values().windows(2).any(|w| w[0] != w[1]));
+    }
 }

@@ -244,3 +244,118 @@ fn concat_ws(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
     })?;
     finish(out, scalar)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringViewArray};
+    use datafusion_common::ScalarValue;
+
+    use crate::functions::ScalarFunction as F;
+    use crate::logical::{Expr, col, lit};
+    use crate::physical::expr::test_util::{batch, eval_err, values};
+
+    fn call(f: F, args: Vec<Expr>) -> Expr {
+        Expr::ScalarFunction(f, args)
+    }
+
+    fn t() -> arrow::record_batch::RecordBatch {
+        batch(vec![
+            ("v", Arc::new(StringViewArray::from(vec![Some("héllo"), None]))),
+            ("n", Arc::new(Int64Array::from(vec![Some(2), Some(2)]))),
+        ])
+    }
+
+    #[test]
+    fn constant_cases() {
+        let null = || lit(ScalarValue::Null);
+        let cases: Vec<(F, Vec<Expr>, Option<&str>)> = vec![
+            (F::Substr, vec![lit("hello"), lit(2i64)], Some("ello")),
+            (F::Substr, vec![lit("hello"), lit(2i64), lit(3i64)], Some("ell")),
+            (F::Substr, vec![lit("hello"), lit(0i64), lit(2i64)], Some("h")),
+            (F::Substr, vec![lit("hello"), lit(-5i64), lit(3i64)], Some("")),
+            (F::Substr, vec![lit("hello"), lit(10i64)], Some("")),
+            (F::Substr, vec![lit("hello"), null()], None),
+            (F::Left, vec![lit("abcde"), lit(2i64)], Some("ab")),
+            (F::Left, vec![lit("abcde"), lit(-2i64)], Some("abc")),
+            (F::Left, vec![lit("ab"), lit(5i64)], Some("ab")),
+            (F::Right, vec![lit("abcde"), lit(2i64)], Some("de")),
+            (F::Right, vec![lit("abcde"), lit(-2i64)], Some("cde")),
+            (F::Lpad, vec![lit("hi"), lit(5i64)], Some("   hi")),
+            (F::Lpad, vec![lit("hi"), lit(5i64), lit("xy")], Some("xyxhi")),
+            (F::Rpad, vec![lit("hi"), lit(5i64), lit("xy")], Some("hixyx")),
+            (F::Lpad, vec![lit("hello"), lit(2i64)], Some("he")),
+            (F::Rpad, vec![lit("hi"), lit(5i64), lit("")], Some("hi")),
+            (F::Lpad, vec![lit("hi"), lit(-1i64)], Some("")),
+            (F::Lpad, vec![lit("hi"), lit(5i64), null()], None),
+            (F::Repeat, vec![lit("ab"), lit(3i64)], Some("ababab")),
+            (F::Repeat, vec![lit("ab"), lit(-1i64)], Some("")),
+            (F::Trim, vec![lit("  a b  ")], Some("a b")),
+            (F::Ltrim, vec![lit("  a b  ")], Some("a b  ")),
+            (F::Rtrim, vec![lit("  a b  ")], Some("  a b")),
+            (F::Trim, vec![lit("xyaxy"), lit("yx")], Some("a")),
+            (F::Trim, vec![null()], None),
+            (F::SplitPart, vec![lit("a,b,c"), lit(","), lit(2i64)], Some("b")),
+            (F::SplitPart, vec![lit("a,b,c"), lit(","), lit(4i64)], Some("")),
+            (F::SplitPart, vec![lit("a,b,c"), lit(","), lit(-1i64)], Some("c")),
+            (F::SplitPart, vec![lit("a,b"), lit(""), lit(1i64)], Some("a,b")),
+            (F::Concat, vec![lit("a"), null(), lit(1i64)], Some("a1")),
+            (F::Concat, vec![null()], Some("")),
+            (F::ConcatWs, vec![lit(","), lit("a"), null(), lit("b")], Some("a,b")),
+            (F::ConcatWs, vec![lit(ScalarValue::Utf8(None)), lit("a")], None),
+        ];
+        let t = t();
+        for (f, args, want) in cases {
+            let e = call(f, args);
+            assert_eq!(values(&e, &t)[0], ScalarValue::Utf8(want.map(String::from)), "{e}");
+        }
+    }
+
+    #[test]
+    fn string_view_columns_and_errors() {
+        let t = t();
+        let s = |v: Option<&str>| ScalarValue::Utf8(v.map(String::from));
+        let cases: Vec<(Expr, Vec<ScalarValue>)> = vec![
+            (
+                call(F::Substr, vec![col("v"), col("n"), lit(2i64)]),
+                vec![s(Some("él")), s(None)],
+            ),
+            (call(F::Left, vec![col("v"), col("n")]), vec![s(Some("hé")), s(None)]),
+            (
+                call(F::Right, vec![col("v"), lit(-1i64)]),
+                vec![s(Some("éllo")), s(None)],
+            ),
+            (
+                call(F::Lpad, vec![col("v"), lit(7i64), lit("é")]),
+                vec![s(Some("ééhéllo")), s(None)],
+            ),
+            (
+                call(F::Concat, vec![col("v"), col("n")]),
+                vec![s(Some("héllo2")), s(Some("2"))],
+            ),
+            (
+                call(F::ConcatWs, vec![lit("-"), col("v"), col("v")]),
+                vec![s(Some("héllo-héllo")), s(Some(""))],
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(values(&e, &t), want, "{e}");
+        }
+        for (e, msg) in [
+            (
+                call(F::Substr, vec![lit("abc"), lit(1i64), lit(-1i64)]),
+                "negative substring length",
+            ),
+            (
+                call(F::SplitPart, vec![lit("a"), lit(","), lit(0i64)]),
+                "must not be zero",
+            ),
+            (call(F::Repeat, vec![lit("ab"), lit(i64::MAX)]), "too large"),
+            (call(F::Lpad, vec![lit("ab"), lit(i64::MAX)]), "too large"),
+        ] {
+            let err = eval_err(&e, &t);
+            assert!(err.contains(msg), "{e}: {err}");
+        }
+    }
+}
