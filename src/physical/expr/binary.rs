@@ -1,4 +1,5 @@
-//! `left op right`: arithmetic, comparisons, `AND`/`OR` and `||`.
+//! `left op right`: arithmetic, comparisons and `||` (`AND`/`OR` are in
+//! `logic`).
 //!
 //! The binder coerces operands to one type, so the kernels normally see
 //! equal types; [`BinaryExpr::try_new`] still casts mixed string encodings,
@@ -12,16 +13,17 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::kernels::{boolean, cmp, concat_elements, numeric};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Decimal128Type};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
-use super::kernels::{apply, compare, kleene};
+use super::kernels::{apply, compare};
 use super::planner::{cast_expr, common_type, comparable_as_is, is_string};
 use super::select::conform;
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};
+use crate::functions::DECIMAL128_MAX_PRECISION;
 use crate::logical::Operator;
 use crate::logical::expr_schema::binary_type;
 use crate::plan_err;
@@ -33,8 +35,6 @@ enum Kind {
     Arithmetic,
     /// A `cmp` kernel.
     Comparison,
-    /// Kleene `AND` / `OR`.
-    Logic,
     /// `||` on strings.
     Concat,
     /// An operand has type Null: every row is NULL.
@@ -65,6 +65,9 @@ impl BinaryExpr {
         sql: String,
         parens: (bool, bool),
     ) -> Result<Self> {
+        if matches!(op, Operator::And | Operator::Or) {
+            return Err(Error::Internal(format!("{op} is planned as a LogicExpr")));
+        }
         let (lt, rt) = (left.data_type().clone(), right.data_type().clone());
         let data_type = binary_type(&lt, op, &rt).map_err(|e| e.context(format!("in `{sql}`")))?;
         let (mut left, mut right) = (left, right);
@@ -76,15 +79,6 @@ impl BinaryExpr {
                 (left, right) = (cast_expr(left, &t)?, cast_expr(right, &t)?);
             }
             Kind::Comparison
-        } else if matches!(op, Operator::And | Operator::Or) {
-            for (side, t) in [(&mut left, &lt), (&mut right, &rt)] {
-                match t {
-                    DataType::Boolean => {}
-                    DataType::Null => *side = cast_expr(Arc::clone(side), &DataType::Boolean)?,
-                    other => plan_err!("{op} needs boolean operands, got {other} in `{sql}`"),
-                }
-            }
-            Kind::Logic
         } else if op == Operator::StringConcat {
             let target = match common_type(&lt, &rt) {
                 Some(t) if is_string(&t) => t,
@@ -136,8 +130,20 @@ impl BinaryExpr {
             // as the integer and decimal kernels do.
             self.check_float_divisor(l, r)?;
         }
-        let out = apply(l, r, kernel).map_err(|e| self.arithmetic_error(e))?;
-        self.conform(out)
+        let out = self.conform(apply(l, r, kernel).map_err(|e| self.arithmetic_error(e))?)?;
+        if let DataType::Decimal128(p @ DECIMAL128_MAX_PRECISION, _) = self.data_type {
+            // Below the maximum the result type always has room; at the cap
+            // the kernel can produce values with too many digits.
+            let array = match &out {
+                ColumnarValue::Array(a) => Arc::clone(a),
+                ColumnarValue::Scalar(s) => s.to_array()?,
+            };
+            array
+                .as_primitive::<Decimal128Type>()
+                .validate_decimal_precision(p)
+                .map_err(|e| self.arithmetic_error(Error::Arrow(ArrowError::ArithmeticOverflow(e.to_string()))))?;
+        }
+        Ok(out)
     }
 
     fn check_float_divisor(&self, l: &ColumnarValue, r: &ColumnarValue) -> Result<()> {
@@ -196,24 +202,6 @@ impl BinaryExpr {
     }
 }
 
-/// The value of `l AND ...` / `l OR ...` when `l` alone decides it for
-/// every row (all FALSE for AND, all TRUE for OR).
-fn short_circuit(op: Operator, l: &ColumnarValue) -> Option<ColumnarValue> {
-    let decisive = op == Operator::Or;
-    let decided = match l {
-        ColumnarValue::Scalar(ScalarValue::Boolean(Some(b))) => *b == decisive,
-        ColumnarValue::Array(a) => match a.as_boolean_opt() {
-            Some(b) if b.null_count() == 0 => {
-                let trues = b.true_count();
-                if decisive { trues == b.len() } else { trues == 0 }
-            }
-            _ => false,
-        },
-        ColumnarValue::Scalar(_) => false,
-    };
-    decided.then_some(ColumnarValue::Scalar(ScalarValue::Boolean(Some(decisive))))
-}
-
 impl fmt::Display for BinaryExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let side = |f: &mut fmt::Formatter<'_>, e: &PhysicalExprRef, paren: bool| {
@@ -235,16 +223,10 @@ impl PhysicalExpr for BinaryExpr {
             return Ok(ColumnarValue::Scalar(ScalarValue::try_new_null(&self.data_type)?));
         }
         let l = self.left.evaluate(batch)?;
-        if self.kind == Kind::Logic
-            && let Some(v) = short_circuit(self.op, &l)
-        {
-            return Ok(v);
-        }
         let r = self.right.evaluate(batch)?;
         match self.kind {
             Kind::Arithmetic => self.arithmetic(&l, &r),
             Kind::Comparison => compare(self.op, &l, &r).map_err(|e| e.context(format!("evaluating `{}`", self.sql))),
-            Kind::Logic => kleene(self.op, l, r, batch.num_rows()),
             Kind::Concat => self.concat(l, r, batch.num_rows()),
             Kind::AllNull => Ok(ColumnarValue::Scalar(ScalarValue::try_new_null(&self.data_type)?)),
         }
@@ -256,8 +238,8 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array,
-        LargeStringArray, StringArray, StringViewArray, TimestampNanosecondArray,
+        Date32Array, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array, LargeStringArray,
+        StringArray, StringViewArray, TimestampNanosecondArray,
     };
     use arrow::datatypes::{Int8Type, IntervalDayTime, IntervalMonthDayNano};
     use datafusion_common::ScalarValue;
@@ -272,35 +254,6 @@ mod tests {
 
     fn bin(l: Expr, op: Operator, r: Expr) -> Expr {
         l.binary(op, r)
-    }
-
-    #[test]
-    fn and_or_are_kleene() {
-        let v = [Some(true), Some(false), None];
-        let (p, q): (Vec<_>, Vec<_>) = v.iter().flat_map(|x| v.iter().map(move |y| (*x, *y))).unzip();
-        let t = batch(vec![
-            ("p", Arc::new(BooleanArray::from(p.clone()))),
-            ("q", Arc::new(BooleanArray::from(q.clone()))),
-        ]);
-        let and = |x: Option<bool>, y: Option<bool>| match (x, y) {
-            (Some(false), _) | (_, Some(false)) => Some(false),
-            (Some(true), Some(true)) => Some(true),
-            _ => None,
-        };
-        let or = |x: Option<bool>, y: Option<bool>| match (x, y) {
-            (Some(true), _) | (_, Some(true)) => Some(true),
-            (Some(false), Some(false)) => Some(false),
-            _ => None,
-        };
-        let want_and: Vec<_> = p.iter().zip(&q).map(|(x, y)| b(and(*x, *y))).collect();
-        let want_or: Vec<_> = p.iter().zip(&q).map(|(x, y)| b(or(*x, *y))).collect();
-        assert_eq!(values(&col("p").and(col("q")), &t), want_and);
-        assert_eq!(values(&col("p").or(col("q")), &t), want_or);
-        // NULL-typed operands and scalar short-circuits.
-        assert_eq!(values(&lit(ScalarValue::Null).and(col("q")), &t)[1], b(Some(false)));
-        let fails = bin(lit(1i64), Operator::Divide, lit(0i64)).eq(lit(1i64));
-        assert_eq!(values(&lit(false).and(fails.clone()), &t)[0], b(Some(false)));
-        assert_eq!(values(&lit(true).or(fails), &t)[0], b(Some(true)));
     }
 
     #[test]
@@ -453,6 +406,9 @@ mod tests {
             values(&bin(col("f"), Operator::Divide, lit(0.0)), &null_row),
             vec![ScalarValue::Float64(None)]
         );
+        let big = lit(ScalarValue::Decimal128(Some(10i128.pow(37) * 9), 38, 0));
+        let err = eval_err(&bin(big.clone(), Operator::Plus, big), &t);
+        assert!(err.starts_with("numeric overflow in `"), "{err}");
         let err = eval_err(&bin(lit(i64::MAX), Operator::Plus, lit(1i64)), &t);
         assert!(
             err.starts_with("numeric overflow in `9223372036854775807 + 1`"),

@@ -11,7 +11,8 @@
 //! Files, from the leaves up:
 //! - `column`: column references (`l_quantity@4`) and literals;
 //! - `kernels`: Arrow kernels over scalar-or-array values;
-//! - `binary`: arithmetic, comparison, `AND`/`OR` (Kleene) and `||`;
+//! - `binary`: arithmetic, comparison and `||`;
+//! - `logic`: `AND`/`OR` (Kleene), right operand only where needed;
 //! - `unary`: `NOT`, unary minus, `IS [NOT] NULL`;
 //! - `between`, `in_list`, `like`: the remaining predicates;
 //! - `cast`: `CAST` (errors) and `TRY_CAST` (NULLs);
@@ -40,6 +41,7 @@ mod functions;
 mod in_list;
 mod kernels;
 mod like;
+mod logic;
 mod planner;
 mod select;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use super::column::{ColumnExpr, LiteralExpr};
 use super::functions::create_function;
 use super::in_list::InListExpr;
 use super::like::LikeExpr;
+use super::logic::LogicExpr;
 use super::unary::{IsNullExpr, NegativeExpr, NotExpr};
 use super::{ColumnarValue, PhysicalExprRef};
 use crate::error::{Error, Result};
@@ -122,6 +123,13 @@ fn lower(expr: &Expr, schema: &DFSchema) -> Result<PhysicalExprRef> {
         }
         Expr::Literal(v) => Arc::new(LiteralExpr::new(v.clone())),
         Expr::Alias(e, _) => boxed(e)?,
+        Expr::Binary(l, op @ (Operator::And | Operator::Or), r) => Arc::new(LogicExpr::try_new(
+            boxed(l)?,
+            *op,
+            boxed(r)?,
+            can_fail(r).then(|| used_columns(r, schema)).transpose()?,
+            (needs_parens(l, *op, false), needs_parens(r, *op, true)),
+        )?),
         Expr::Binary(l, op, r) => Arc::new(BinaryExpr::try_new(
             boxed(l)?,
             *op,
@@ -204,6 +212,26 @@ fn used_columns(expr: &Expr, schema: &DFSchema) -> Result<Vec<usize>> {
     out.sort_unstable();
     out.dedup();
     Ok(out)
+}
+
+/// Whether evaluating `expr` can raise an error for some rows: division,
+/// casts and function calls can; comparisons and column reads cannot.
+/// (Overflow of `+ - *` is possible too but rare; not worth guarding.)
+fn can_fail(expr: &Expr) -> bool {
+    let mut fails = false;
+    // The closure never returns an error, so neither does the walk.
+    let _ = expr.apply(|e| {
+        fails = matches!(
+            e,
+            Expr::Binary(_, Operator::Divide | Operator::Modulo, _) | Expr::Cast(..) | Expr::ScalarFunction(..)
+        );
+        Ok(if fails {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    fails
 }
 
 /// Binding strength of a binary operator, as in PostgreSQL.

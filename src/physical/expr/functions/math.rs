@@ -269,7 +269,7 @@ fn rounding(args: &[ColumnarValue], n: usize, mode: Mode) -> Result<ColumnarValu
             let xs = x.as_primitive::<Decimal128Type>();
             let values = (0..len)
                 .map(|i| match (xs.is_valid(i), digits_at(i)) {
-                    (true, Some(d)) => round_int(xs.value(i), *s as i64 - d, mode)
+                    (true, Some(d)) => round_int(xs.value(i), (*s as i64).saturating_sub(d), mode)
                         .map(Some)
                         .ok_or_else(overflow),
                     _ => Ok(None),
@@ -284,7 +284,7 @@ fn rounding(args: &[ColumnarValue], n: usize, mode: Mode) -> Result<ColumnarValu
             let wide = wide.as_primitive::<Int64Type>();
             let values = (0..len)
                 .map(|i| match (wide.is_valid(i), digits_at(i)) {
-                    (true, Some(d)) => round_int(wide.value(i) as i128, -d, mode)
+                    (true, Some(d)) => round_int(wide.value(i) as i128, d.saturating_neg(), mode)
                         .and_then(|v| i64::try_from(v).ok())
                         .map(Some)
                         .ok_or_else(overflow),
@@ -401,6 +401,16 @@ mod tests {
         }
         let r = values(&call(F::Round, vec![lit(2.345f64), lit(1i64)]), &t);
         assert_eq!(r[0], f(Some(2.3)));
+        // Extreme digit counts neither panic nor overflow.
+        for digits in [i64::MIN, -40, 40, i64::MAX] {
+            let e = call(F::Round, vec![col("d"), lit(digits)]);
+            let got = values(&e, &t);
+            assert_eq!(got[1], d(if digits < 0 { Some(0) } else { Some(-125) }), "{e}");
+            let e = call(F::Trunc, vec![col("i"), lit(digits)]);
+            assert_eq!(values(&e, &t)[1], i(Some(if digits < 0 { 0 } else { 1250 })), "{e}");
+            let e = call(F::Round, vec![col("f"), lit(digits)]);
+            assert!(matches!(values(&e, &t)[0], ScalarValue::Float64(Some(_))), "{e}");
+        }
     }
 
     #[test]

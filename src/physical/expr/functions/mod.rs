@@ -172,6 +172,8 @@ fn coerce(arg: PhysicalExprRef, kind: Arg, return_type: &DataType) -> Option<Res
             DataType::Timestamp(..) => return_type.clone(),
             _ => t.clone(),
         },
+        // nullif(NULL, x) is NULL whatever x is.
+        (Arg::Same, t) if *return_type == DataType::Null => t.clone(),
         (Arg::Same, t) if t == return_type || can_cast_types(t, return_type) => return_type.clone(),
         _ => return None,
     };
@@ -262,6 +264,39 @@ mod tests {
     use crate::functions::ScalarFunction;
     use crate::logical::{Expr, lit};
     use crate::physical::expr::test_util::{batch, eval_err};
+
+    /// Every function, called with plausible constants and then with a
+    /// NULL in each argument, plans and evaluates to its declared type.
+    #[test]
+    fn every_function_is_implemented_and_handles_nulls() {
+        use super::{Arg, signature};
+        use datafusion_common::ScalarValue;
+        let t = batch(vec![("x", Arc::new(Int64Array::from(vec![1, 2])))]);
+        for fun in ScalarFunction::all() {
+            let sig = signature(*fun);
+            let arity = sig.min.max(sig.max.min(2));
+            let kinds: Vec<Arg> = (0..arity).map(|i| sig.kinds[i.min(sig.kinds.len() - 1)]).collect();
+            let value = |k: Arg| match k {
+                Arg::Str | Arg::Text => lit("abc"),
+                Arg::Int | Arg::Numeric | Arg::Same => lit(2i64),
+                Arg::Float => lit(2.0),
+                Arg::Temporal => lit(ScalarValue::Date32(Some(9204))),
+                Arg::Part => lit("month"),
+            };
+            let args: Vec<Expr> = kinds.iter().map(|k| value(*k)).collect();
+            crate::physical::expr::test_util::try_eval(&Expr::ScalarFunction(*fun, args.clone()), &t)
+                .unwrap_or_else(|e| panic!("{fun}: {e}"));
+            for (i, k) in kinds.iter().enumerate() {
+                if *k == Arg::Part {
+                    continue;
+                }
+                let mut with_null = args.clone();
+                with_null[i] = lit(ScalarValue::Null);
+                let e = Expr::ScalarFunction(*fun, with_null);
+                crate::physical::expr::test_util::try_eval(&e, &t).unwrap_or_else(|err| panic!("{e}: {err}"));
+            }
+        }
+    }
 
     #[test]
     fn wrong_arguments_are_plan_errors_naming_the_function() {

@@ -107,7 +107,11 @@ fn left(s: &str, k: i64, out: &mut String) -> Result<()> {
 /// The last `k` characters; all but the first `-k` when negative.
 fn right(s: &str, k: i64, out: &mut String) -> Result<()> {
     let total = char_count(s) as i64;
-    let skip = if k >= 0 { (total - k).max(0) } else { (-k).min(total) };
+    let skip = if k >= 0 {
+        (total - k).max(0)
+    } else {
+        k.saturating_neg().min(total)
+    };
     out.push_str(chars(s, skip as usize, total as usize));
     Ok(())
 }
@@ -202,7 +206,9 @@ fn split_part(args: &[ColumnarValue], n: usize) -> Result<ColumnarValue> {
             0 => exec_err!("field position must not be zero"),
             _ if d.is_empty() => (k == 1 || k == -1).then_some(v),
             k if k > 0 => v.split(d).nth(k as usize - 1),
-            k => v.rsplit(d).nth((-k) as usize - 1),
+            k => v
+                .rsplit(d)
+                .nth(usize::try_from(k.unsigned_abs() - 1).unwrap_or(usize::MAX)),
         };
         buf.push_str(part.unwrap_or(""));
         Ok(true)
@@ -356,6 +362,21 @@ mod tests {
         ] {
             let err = eval_err(&e, &t);
             assert!(err.contains(msg), "{e}: {err}");
+        }
+        // Extreme integers neither panic nor overflow.
+        let (min, max) = (lit(i64::MIN), lit(i64::MAX));
+        for (e, want) in [
+            (call(F::Left, vec![lit("abc"), min.clone()]), ""),
+            (call(F::Right, vec![lit("abc"), min.clone()]), ""),
+            (call(F::Left, vec![lit("abc"), max.clone()]), "abc"),
+            (call(F::SplitPart, vec![lit("a,b"), lit(","), min.clone()]), ""),
+            (call(F::SplitPart, vec![lit("a,b"), lit(","), max.clone()]), ""),
+            (call(F::Substr, vec![lit("abc"), min.clone(), max.clone()]), ""),
+            (call(F::Substr, vec![lit("abc"), max.clone(), max]), ""),
+            (call(F::Substr, vec![lit("abc"), lit(2i64), lit(i64::MAX)]), "bc"),
+            (call(F::Repeat, vec![lit("abc"), min]), ""),
+        ] {
+            assert_eq!(values(&e, &t)[0], s(Some(want)), "{e}");
         }
     }
 }
