@@ -1,18 +1,22 @@
 //! `CASE [operand] WHEN .. THEN .. [ELSE ..] END`.
 //!
-//! Branches are evaluated lazily, over rows (see `select`): each `WHEN` is
+//! When a branch can fail (it divides, casts or calls a function), the
+//! branches are evaluated lazily, over rows (see `select`): each `WHEN` is
 //! evaluated only on the rows no earlier branch took, each `THEN` only on
 //! the rows its `WHEN` matched, `ELSE` only on the rows left over. So
-//! `CASE WHEN b <> 0 THEN a / b END` never divides by zero, and the cost of
-//! a branch is proportional to the rows that take it. The results are put
-//! back in row order with `interleave`. Without `ELSE`, unmatched rows are
+//! `CASE WHEN b <> 0 THEN a / b END` never divides by zero. The results are
+//! put back in row order with `interleave`. When no branch can fail, every
+//! branch is evaluated on the whole batch and values are picked with `zip`,
+//! which avoids copying the input rows. Without `ELSE`, unmatched rows are
 //! NULL; a NULL condition does not match.
 
 use std::fmt;
 
-use arrow::array::AsArray;
+use arrow::array::{Array, AsArray};
+use arrow::compute::kernels::zip::zip;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
+use datafusion_common::ScalarValue;
 
 use super::kernels::compare;
 use super::planner::{cast_expr, common_type, comparable_as_is};
@@ -29,18 +33,22 @@ pub struct CaseExpr {
     when_then: Vec<(PhysicalExprRef, PhysicalExprRef)>,
     else_expr: Option<PhysicalExprRef>,
     data_type: DataType,
-    /// Input columns read by any branch (sorted).
-    used_columns: Vec<usize>,
+    /// Input columns read by any branch (sorted), when some branch can
+    /// fail and branches must only see their rows; `None` evaluates every
+    /// branch on the whole batch and picks values with `zip`.
+    lazy: Option<Vec<usize>>,
 }
 
 impl CaseExpr {
     /// Builds the expression. Its type is that of the first `THEN` that is
     /// not NULL-typed (else the `ELSE`'s); other branches are cast to it.
+    /// `lazy` lists the input columns the branches read when some branch
+    /// can fail (so each must see only its own rows); `None` otherwise.
     pub(crate) fn try_new(
         operand: Option<PhysicalExprRef>,
         when_then: Vec<(PhysicalExprRef, PhysicalExprRef)>,
         else_expr: Option<PhysicalExprRef>,
-        used_columns: Vec<usize>,
+        lazy: Option<Vec<usize>>,
     ) -> Result<Self> {
         if when_then.is_empty() {
             plan_err!("CASE needs at least one WHEN")
@@ -95,7 +103,7 @@ impl CaseExpr {
             when_then: whens.into_iter().zip(thens).collect(),
             else_expr,
             data_type,
-            used_columns,
+            lazy,
         })
     }
 }
@@ -122,7 +130,49 @@ impl PhysicalExpr for CaseExpr {
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
-        let mut rows = Rows::all(batch, &self.used_columns)?;
+        match &self.lazy {
+            Some(used) => self.evaluate_lazy(batch, used),
+            None => self.evaluate_eager(batch),
+        }
+    }
+}
+
+impl CaseExpr {
+    /// Every branch over the whole batch; later branches first, so that
+    /// the first matching `WHEN` has the last word.
+    fn evaluate_eager(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let operand = self.operand.as_ref().map(|o| o.evaluate(batch)).transpose()?;
+        let mut result = match &self.else_expr {
+            Some(e) => e.evaluate(batch)?,
+            None => ColumnarValue::Scalar(ScalarValue::try_new_null(&self.data_type)?),
+        };
+        for (when, then) in self.when_then.iter().rev() {
+            let cond = when.evaluate(batch)?;
+            let cond = match &operand {
+                Some(o) => compare(Operator::Eq, o, &cond)?,
+                None => cond,
+            };
+            result = match cond {
+                ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))) => then.evaluate(batch)?,
+                ColumnarValue::Scalar(_) => result,
+                ColumnarValue::Array(mask) => {
+                    let Some(mask) = mask.as_boolean_opt() else {
+                        return Err(Error::Internal(format!(
+                            "CASE condition `{when}` is {}",
+                            mask.data_type()
+                        )));
+                    };
+                    let value = then.evaluate(batch)?;
+                    ColumnarValue::Array(zip(mask, &value.to_datum()?, &result.to_datum()?)?)
+                }
+            };
+        }
+        Ok(result)
+    }
+
+    /// Each branch over only the rows that reach it.
+    fn evaluate_lazy(&self, batch: &RecordBatch, used: &[usize]) -> Result<ColumnarValue> {
+        let mut rows = Rows::all(batch, used)?;
         if let Some(op) = &self.operand {
             rows.carried = Some(op.evaluate(rows.batch())?.into_array(rows.len())?);
         }
@@ -232,6 +282,40 @@ mod tests {
             Some(lit(0i64)),
         );
         assert_eq!(values(&e, &t()), vec![i(Some(0)), i(Some(20)), i(Some(30)), i(Some(0))]);
+    }
+
+    /// The lazy (row-selecting) and eager (zip) strategies agree: adding a
+    /// branch that can fail but never matches forces the lazy one.
+    #[test]
+    fn lazy_and_eager_evaluation_agree() {
+        let never = (lit(false), col("a").binary(Operator::Divide, lit(0i64)));
+        let never_op = (lit(-99i64), col("a").binary(Operator::Divide, lit(0i64)));
+        let gt = |v: i64| col("a").binary(Operator::Gt, lit(v));
+        let cases = vec![
+            (None, vec![(gt(15), col("a")), (gt(5), col("b"))], Some(lit(0i64))),
+            (None, vec![(gt(25), lit(1i64)), (gt(5), lit(2i64))], None),
+            (
+                Some(col("b")),
+                vec![(lit(0i64), col("a")), (lit(3i64), lit(33i64))],
+                Some(col("b")),
+            ),
+            (
+                Some(col("a")),
+                vec![(lit(ScalarValue::Int64(None)), lit(1i64))],
+                Some(lit(2i64)),
+            ),
+        ];
+        for (operand, when_then, else_expr) in cases {
+            let eager = case(operand.clone(), when_then.clone(), else_expr.clone());
+            let mut forced = when_then;
+            forced.push(if operand.is_some() {
+                never_op.clone()
+            } else {
+                never.clone()
+            });
+            let lazy = case(operand, forced, else_expr);
+            assert_eq!(values(&eager, &t()), values(&lazy, &t()), "{eager}");
+        }
     }
 
     #[test]

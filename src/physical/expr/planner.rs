@@ -179,18 +179,19 @@ fn lower(expr: &Expr, schema: &DFSchema) -> Result<PhysicalExprRef> {
                 .map(|(w, t)| Ok((boxed(w)?, boxed(t)?)))
                 .collect::<Result<Vec<_>>>()?;
             let else_expr = else_expr.as_deref().map(boxed).transpose()?;
-            Arc::new(CaseExpr::try_new(
-                operand,
-                when_then,
-                else_expr,
-                used_columns(expr, schema)?,
-            )?)
+            let lazy = can_fail(expr).then(|| used_columns(expr, schema)).transpose()?;
+            Arc::new(CaseExpr::try_new(operand, when_then, else_expr, lazy)?)
         }
         Expr::Cast(e, t) => Arc::new(CastExpr::try_new(boxed(e)?, t.clone(), false)?),
         Expr::TryCast(e, t) => Arc::new(CastExpr::try_new(boxed(e)?, t.clone(), true)?),
         Expr::ScalarFunction(f, logical_args) => {
             let args = logical_args.iter().map(boxed).collect::<Result<Vec<_>>>()?;
-            create_function(*f, args, logical_args, used_columns(expr, schema)?)?
+            let lazy = logical_args
+                .iter()
+                .any(can_fail)
+                .then(|| used_columns(expr, schema))
+                .transpose()?;
+            create_function(*f, args, logical_args, lazy)?
         }
         Expr::Aggregate(_) => internal_err!("aggregate `{expr}` must be planned by the aggregate operator"),
         Expr::OuterColumn(..) => internal_err!("outer column `{expr}` must be decorrelated before execution"),
@@ -215,16 +216,51 @@ fn used_columns(expr: &Expr, schema: &DFSchema) -> Result<Vec<usize>> {
 }
 
 /// Whether evaluating `expr` can raise an error for some rows: division,
-/// casts and function calls can; comparisons and column reads cannot.
-/// (Overflow of `+ - *` is possible too but rare; not worth guarding.)
+/// casts and functions with a restricted domain can; comparisons, column
+/// reads and most string functions cannot. (Overflow of `+ - *` is
+/// possible but rare, and not worth slower plans.)
 fn can_fail(expr: &Expr) -> bool {
+    use ScalarFunction::*;
     let mut fails = false;
     // The closure never returns an error, so neither does the walk.
     let _ = expr.apply(|e| {
-        fails = matches!(
-            e,
-            Expr::Binary(_, Operator::Divide | Operator::Modulo, _) | Expr::Cast(..) | Expr::ScalarFunction(..)
-        );
+        fails = match e {
+            Expr::Binary(_, op, _) => matches!(op, Operator::Divide | Operator::Modulo),
+            Expr::Cast(..) => true,
+            Expr::ScalarFunction(f, _) => !matches!(
+                f,
+                Upper
+                    | Lower
+                    | CharLength
+                    | OctetLength
+                    | Trim
+                    | Ltrim
+                    | Rtrim
+                    | Concat
+                    | ConcatWs
+                    | Replace
+                    | Strpos
+                    | Left
+                    | Right
+                    | Reverse
+                    | StartsWith
+                    | EndsWith
+                    | Initcap
+                    | Ascii
+                    | Coalesce
+                    | Nullif
+                    | Greatest
+                    | Least
+                    | DatePart
+                    | CurrentDate
+                    | Now
+                    | Pi
+                    | Random
+                    | Cbrt
+                    | Exp
+            ),
+            _ => false,
+        };
         Ok(if fails {
             TreeNodeRecursion::Stop
         } else {

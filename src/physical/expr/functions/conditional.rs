@@ -1,8 +1,9 @@
 //! `coalesce`, `nullif`, `greatest`, `least`.
 //!
-//! `coalesce` is lazy like `CASE`: each argument is evaluated only on the
-//! rows where every earlier argument was NULL, so `coalesce(x, 1 / 0)`
-//! fails only if some `x` is NULL. `greatest` and `least` skip NULLs (NULL
+//! `coalesce` is lazy like `CASE` when an argument can fail: each argument
+//! is then evaluated only on the rows where every earlier argument was
+//! NULL, so `coalesce(x, 1 / 0)` fails only if some `x` is NULL. Otherwise
+//! all arguments are evaluated and combined with `zip`. `greatest` and `least` skip NULLs (NULL
 //! only when every argument is NULL), as in PostgreSQL.
 
 use std::fmt;
@@ -78,17 +79,32 @@ fn extreme(args: &[ColumnarValue], n: usize, op: Operator) -> Result<ColumnarVal
 pub struct CoalesceExpr {
     args: Vec<PhysicalExprRef>,
     data_type: DataType,
-    used_columns: Vec<usize>,
+    /// Input columns the arguments read, when an argument can fail and
+    /// must only see the rows that reach it; `None` evaluates eagerly.
+    lazy: Option<Vec<usize>>,
 }
 
 impl CoalesceExpr {
     /// `coalesce(args)`; the arguments already have type `data_type`.
-    pub(crate) fn new(args: Vec<PhysicalExprRef>, data_type: DataType, used_columns: Vec<usize>) -> Self {
-        Self {
-            args,
-            data_type,
-            used_columns,
+    /// `lazy` lists the columns they read when one of them can fail.
+    pub(crate) fn new(args: Vec<PhysicalExprRef>, data_type: DataType, lazy: Option<Vec<usize>>) -> Self {
+        Self { args, data_type, lazy }
+    }
+
+    /// Every argument over the whole batch, combined last to first.
+    fn evaluate_eager(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let mut result = ColumnarValue::Scalar(ScalarValue::try_new_null(&self.data_type)?);
+        for a in self.args.iter().rev() {
+            result = match a.evaluate(batch)? {
+                ColumnarValue::Scalar(s) if s.is_null() => result,
+                ColumnarValue::Scalar(s) => ColumnarValue::Scalar(s),
+                ColumnarValue::Array(values) => {
+                    let present = is_not_null(&values)?;
+                    ColumnarValue::Array(zip::zip(&present, &values, &result.to_datum()?)?)
+                }
+            };
         }
+        Ok(result)
     }
 }
 
@@ -111,7 +127,10 @@ impl PhysicalExpr for CoalesceExpr {
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
-        let mut rows = Rows::all(batch, &self.used_columns)?;
+        let Some(used) = &self.lazy else {
+            return self.evaluate_eager(batch);
+        };
+        let mut rows = Rows::all(batch, used)?;
         let mut out = Assembler::new(batch.num_rows(), &self.data_type);
         for a in &self.args {
             if rows.is_empty() {
@@ -194,6 +213,10 @@ mod tests {
         assert_eq!(values(&s, &t()), vec![v("x"), v("-"), v("z"), v("-")]);
         let all_null = call(F::Coalesce, vec![lit(ScalarValue::Null), lit(ScalarValue::Int64(None))]);
         assert_eq!(values(&all_null, &t()), vec![i(None); 4]);
+        // A cast can fail, so this one takes the lazy path; same answer.
+        let cast_b = col("b").cast_to(arrow::datatypes::DataType::Int64);
+        let lazy = call(F::Coalesce, vec![col("a"), cast_b, lit(-1i64)]);
+        assert_eq!(values(&lazy, &t()), values(&e, &t()));
     }
 
     #[test]

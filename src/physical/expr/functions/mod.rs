@@ -101,13 +101,14 @@ fn signature(fun: ScalarFunction) -> Signature {
 }
 
 /// Plans a call of `fun` on `args` (already lowered; `logical_args` are
-/// the same arguments before lowering). `used_columns` are the input
-/// columns the call reads, for functions that evaluate lazily.
+/// the same arguments before lowering). `lazy` lists the input columns the
+/// call reads when an argument can fail, for functions that then evaluate
+/// arguments only on the rows that need them (`coalesce`).
 pub(crate) fn create_function(
     fun: ScalarFunction,
     args: Vec<PhysicalExprRef>,
     logical_args: &[Expr],
-    used_columns: Vec<usize>,
+    lazy: Option<Vec<usize>>,
 ) -> Result<PhysicalExprRef> {
     let types: Vec<DataType> = args.iter().map(|a| a.data_type().clone()).collect();
     let sig = signature(fun);
@@ -130,11 +131,7 @@ pub(crate) fn create_function(
         }
     }
     if fun == ScalarFunction::Coalesce {
-        return Ok(Arc::new(conditional::CoalesceExpr::new(
-            coerced,
-            return_type,
-            used_columns,
-        )));
+        return Ok(Arc::new(conditional::CoalesceExpr::new(coerced, return_type, lazy)));
     }
     let imp = implementation(fun, logical_args, &return_type)?;
     Ok(Arc::new(ScalarFunctionExpr {
