@@ -18,8 +18,8 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
+use super::coerce::{cast_expr, common_type, comparable_as_is, is_string};
 use super::kernels::{apply, compare};
-use super::planner::{cast_expr, common_type, comparable_as_is, is_string};
 use super::select::conform;
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};

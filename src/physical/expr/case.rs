@@ -18,8 +18,8 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
+use super::coerce::{cast_expr, common_type, comparable_as_is};
 use super::kernels::compare;
-use super::planner::{cast_expr, common_type, comparable_as_is};
 use super::select::{Assembler, Rows};
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};

@@ -16,8 +16,8 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
+use super::coerce::{cast_expr, common_type, is_string};
 use super::kernels::apply;
-use super::planner::{cast_expr, common_type, is_string};
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};
 use crate::plan_err;

@@ -17,8 +17,8 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
+use super::coerce::cast_expr;
 use super::kernels::kleene;
-use super::planner::cast_expr;
 use super::select::{Assembler, Rows};
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};

@@ -19,8 +19,9 @@
 //! - `select` and `case`: evaluation on subsets of rows, so that a branch
 //!   not taken is never evaluated (and cannot fail);
 //! - `functions/`: the built-in scalar functions, by theme;
-//! - `planner`: the lowering itself, with type coercion of operands and
-//!   constant evaluation for the optimizer.
+//! - `coerce`: casts that make operand types agree for the kernels;
+//! - `planner`: the lowering itself, and constant evaluation for the
+//!   optimizer.
 
 use std::fmt::{Debug, Display};
 use std::sync::Arc;
@@ -36,6 +37,7 @@ mod between;
 mod binary;
 mod case;
 mod cast;
+mod coerce;
 mod column;
 mod functions;
 mod in_list;

@@ -9,7 +9,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
 
-use super::planner::cast_expr;
+use super::coerce::cast_expr;
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};
 use crate::plan_err;

@@ -17,7 +17,7 @@ use arrow::compute::can_cast_types;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
-use super::planner::{cast_expr, is_string};
+use super::coerce::{cast_expr, is_string};
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};
 use crate::functions::ScalarFunction;
