@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::kernels::{boolean, cmp, concat_elements, numeric};
-use arrow::datatypes::{DataType, Decimal128Type};
+use arrow::datatypes::{DataType, Decimal128Type, IntervalUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
@@ -93,6 +93,12 @@ impl BinaryExpr {
                 if let DataType::Dictionary(_, values) = side.data_type().clone() {
                     *side = cast_expr(Arc::clone(side), &values)?;
                 }
+            }
+            if let (DataType::Interval(IntervalUnit::MonthDayNano), DataType::Interval(u)) = (&lt, &rt)
+                && *u != IntervalUnit::MonthDayNano
+            {
+                // Arrow adds intervals of one unit only.
+                right = cast_expr(right, &lt)?;
             }
             if op == Operator::Minus && lt == DataType::Date32 && rt == DataType::Date32 {
                 // Days between two dates, as an integer (not a duration).
@@ -361,6 +367,13 @@ mod tests {
             values(&bin(col("d"), Operator::Plus, mdn.clone()), &t),
             vec![date(9205), date(9235)]
         );
+        let mixed = bin(
+            mdn.clone(),
+            Operator::Plus,
+            lit(ScalarValue::IntervalYearMonth(Some(2))),
+        );
+        let want = ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(2, 1, 0)));
+        assert_eq!(values(&mixed, &t), vec![want.clone(), want]);
         let days = values(
             &bin(col("d"), Operator::Minus, lit(ScalarValue::Date32(Some(9204)))),
             &t,

@@ -395,9 +395,12 @@ mod tests {
             f(F::MakeDate, vec![lit(2024i64), lit(2i32), lit(29i64)]),
         ];
         let t = wide();
+        let empty = t.slice(0, 0);
         for e in exprs {
-            if let Err(err) = try_eval(&e, &t) {
-                panic!("{e}: {err}");
+            for batch in [&t, &empty] {
+                if let Err(err) = try_eval(&e, batch) {
+                    panic!("{e} over {} rows: {err}", batch.num_rows());
+                }
             }
         }
     }
