@@ -344,6 +344,20 @@ mod tests {
                 call(F::ConcatWs, vec![lit("-"), col("v"), col("v")]),
                 vec![s(Some("héllo-héllo")), s(Some(""))],
             ),
+            (call(F::Trim, vec![col("v"), lit("ho")]), vec![s(Some("éll")), s(None)]),
+            (call(F::Rtrim, vec![col("v"), col("v")]), vec![s(Some("")), s(None)]),
+            (
+                call(F::Rpad, vec![col("v"), lit(6i64)]),
+                vec![s(Some("héllo ")), s(None)],
+            ),
+            (
+                call(F::Repeat, vec![col("v"), col("n")]),
+                vec![s(Some("héllohéllo")), s(None)],
+            ),
+            (
+                call(F::SplitPart, vec![col("v"), lit("é"), lit(2i64)]),
+                vec![s(Some("llo")), s(None)],
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(values(&e, &t), want, "{e}");
