@@ -38,6 +38,10 @@ pub enum Error {
     /// An argument a caller passed is out of its allowed range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Evaluating a query over data failed: division by zero, numeric
+    /// overflow, a value that does not cast. Names the expression.
+    #[error("{0}")]
+    Execution(String),
     /// A feature that Flint does not support (yet).
     #[error("not supported: {0}")]
     NotSupported(String),
@@ -186,6 +190,12 @@ macro_rules! plan_err {
 #[macro_export]
 macro_rules! plan_error {
     ($($arg:tt)*) => { $crate::Error::Plan { message: format!($($arg)*) } };
+}
+
+/// Returns early with [`Error::Execution`].
+#[macro_export]
+macro_rules! exec_err {
+    ($($arg:tt)*) => { return Err($crate::Error::Execution(format!($($arg)*))) };
 }
 
 /// Returns early with [`Error::NotSupported`].

@@ -1,0 +1,135 @@
+//! `CAST(e AS t)` and `TRY_CAST(e AS t)` with Arrow's cast kernel.
+//!
+//! `CAST` is strict: a value that does not convert (`'abc'` to an integer,
+//! a decimal too wide for its precision) is an error naming the value and
+//! both types. `TRY_CAST` turns such values into NULLs.
+
+use std::fmt;
+
+use arrow::compute::{CastOptions, can_cast_types, cast_with_options};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+
+use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
+use crate::error::{Error, Result};
+use crate::plan_err;
+
+/// A cast to `to`; `safe` turns failures into NULLs (`TRY_CAST`).
+#[derive(Debug)]
+pub struct CastExpr {
+    expr: PhysicalExprRef,
+    to: DataType,
+    safe: bool,
+}
+
+impl CastExpr {
+    /// `CAST(expr AS to)` (or `TRY_CAST` when `safe`); fails when Arrow
+    /// cannot cast between the two types at all.
+    pub(crate) fn try_new(expr: PhysicalExprRef, to: DataType, safe: bool) -> Result<Self> {
+        let from = expr.data_type();
+        if !can_cast_types(from, &to) {
+            plan_err!("cannot cast {from} to {to} in `{}`", Self::sql(&expr, &to, safe))
+        }
+        Ok(Self { expr, to, safe })
+    }
+
+    fn sql(expr: &PhysicalExprRef, to: &DataType, safe: bool) -> String {
+        format!("{}({expr} AS {to})", if safe { "TRY_CAST" } else { "CAST" })
+    }
+
+    fn options(&self) -> CastOptions<'static> {
+        CastOptions {
+            safe: self.safe,
+            ..Default::default()
+        }
+    }
+}
+
+impl fmt::Display for CastExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&Self::sql(&self.expr, &self.to, self.safe))
+    }
+}
+
+impl PhysicalExpr for CastExpr {
+    fn data_type(&self) -> &DataType {
+        &self.to
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let value = self.expr.evaluate(batch)?;
+        let from = value.data_type();
+        let fail = |e: Error| {
+            let detail = match e {
+                Error::Arrow(a) => a.to_string(),
+                Error::DataFusion(d) => d.to_string(),
+                other => other.to_string(),
+            };
+            Error::Execution(format!("cannot cast {from} to {} in `{self}`: {detail}", self.to))
+        };
+        Ok(match value {
+            ColumnarValue::Array(a) => {
+                ColumnarValue::Array(cast_with_options(&a, &self.to, &self.options()).map_err(|e| fail(e.into()))?)
+            }
+            ColumnarValue::Scalar(s) => ColumnarValue::Scalar(
+                s.cast_to_with_options(&self.to, &self.options())
+                    .map_err(|e| fail(e.into()))?,
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, Date32Array, Decimal128Array, Int32Array, StringArray};
+    use arrow::datatypes::DataType;
+    use datafusion_common::ScalarValue;
+
+    use crate::logical::{Expr, col, lit};
+    use crate::physical::expr::test_util::{batch, eval, eval_err};
+
+    fn strings() -> arrow::record_batch::RecordBatch {
+        batch(vec![(
+            "s",
+            std::sync::Arc::new(StringArray::from(vec![Some("1.5"), Some("1995-03-15"), None])),
+        )])
+    }
+
+    #[test]
+    fn string_to_date_and_decimal() {
+        let b = batch(vec![(
+            "s",
+            std::sync::Arc::new(StringArray::from(vec![Some("1995-03-15"), None])),
+        )]);
+        let d = eval(&col("s").cast_to(DataType::Date32), &b);
+        let d = d.as_any().downcast_ref::<Date32Array>().unwrap();
+        assert_eq!(d.value(0), 9204);
+        assert!(d.is_null(1));
+
+        let dec = eval(&lit("12.345").cast_to(DataType::Decimal128(10, 2)), &b);
+        let dec = dec.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(dec.value(0), 1235);
+    }
+
+    #[test]
+    fn failed_cast_names_value_and_types_but_try_cast_gives_null() {
+        let b = strings();
+        let err = eval_err(&col("s").cast_to(DataType::Int32), &b);
+        assert!(
+            err.contains("Utf8") && err.contains("Int32") && err.contains("1.5"),
+            "{err}"
+        );
+        let t = eval(&Expr::TryCast(Box::new(col("s")), DataType::Int32), &b);
+        assert_eq!(t.as_any().downcast_ref::<Int32Array>().unwrap().null_count(), 3);
+        let overflow = eval_err(&lit(1000i64).cast_to(DataType::Int8), &b);
+        assert!(overflow.contains("Int8"), "{overflow}");
+    }
+
+    #[test]
+    fn impossible_cast_is_a_plan_error() {
+        let schema = crate::physical::expr::test_util::schema_of(&strings());
+        let e = Expr::Cast(Box::new(lit(ScalarValue::Boolean(Some(true)))), DataType::Date32);
+        let err = crate::physical::expr::create_physical_expr(&e, &schema).unwrap_err();
+        assert!(matches!(err, crate::Error::Plan { .. }), "{err}");
+    }
+}
