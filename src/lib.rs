@@ -24,20 +24,27 @@
 //! assert_eq!(out[0], ("be".to_string(), 2));
 //! ```
 
+pub mod catalog;
 pub mod config;
+pub mod dataframe;
 pub mod datasource;
 pub mod error;
 pub mod functions;
 mod io;
 pub mod logical;
 pub mod memory;
+pub mod optimizer;
 pub mod physical;
 pub mod rdd;
 pub mod scheduler;
 pub mod session;
+mod session_sql;
 pub mod shuffle;
+pub mod sql;
+pub mod tpch;
 
 pub use config::{FaultInjection, SessionConfig};
+pub use dataframe::DataFrame;
 pub use error::{Error, Result, ResultExt};
 pub use rdd::{
     Accumulator, AccumulatorValue, Broadcast, HashPartitioner, PartitionKey, Partitioner, RangePartitioner, Rdd,

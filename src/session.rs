@@ -15,6 +15,8 @@ use crate::shuffle::{BlockCache, ShuffleStore};
 /// State shared by a session and every RDD it created.
 pub(crate) struct SessionState {
     pub config: SessionConfig,
+    pub catalog: crate::catalog::Catalog,
+    pub settings: std::sync::RwLock<crate::config::SqlSettings>,
     pub scheduler: DagScheduler,
     pub shuffle: ShuffleStore,
     pub cache: BlockCache,
@@ -27,19 +29,35 @@ pub(crate) struct SessionState {
 
 impl SessionState {
     /// Runs an async I/O future (object_store) to completion from
-    /// synchronous code. The runtime is created on first use.
-    pub fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
-        if let Some(rt) = self.runtime.get() {
+    /// synchronous code. The runtime is created on first use. Called from
+    /// inside someone else's async runtime (Flint used from async code), the
+    /// future runs on a helper thread, because blocking a runtime's thread
+    /// on another runtime panics.
+    pub fn block_on<F>(&self, fut: F) -> Result<F::Output>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let rt = match self.runtime.get() {
+            Some(rt) => rt,
+            None => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("flint-io")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Internal(format!("cannot start the I/O runtime: {e}")))?;
+                self.runtime.get_or_init(|| rt)
+            }
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
             return Ok(rt.block_on(fut));
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("flint-io")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the I/O runtime: {e}")))?;
-        let rt = self.runtime.get_or_init(|| rt);
-        Ok(rt.block_on(fut))
+        std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(fut))
+                .join()
+                .map_err(|_| Error::Internal("the I/O thread panicked".into()))
+        })
     }
 }
 
@@ -103,6 +121,8 @@ impl SessionContext {
     pub fn try_with_config(config: SessionConfig) -> Result<Self> {
         let memory = MemoryPool::new(config.memory_limit);
         let state = SessionState {
+            catalog: Default::default(),
+            settings: std::sync::RwLock::new(crate::config::SqlSettings::new(config.worker_threads)),
             scheduler: DagScheduler::new(&config)?,
             shuffle: ShuffleStore::new(Arc::clone(&memory)),
             cache: BlockCache::new(Arc::clone(&memory)),

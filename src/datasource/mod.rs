@@ -12,6 +12,7 @@
 //! the reading of line-aligned splits of text files.
 
 pub mod csv;
+mod functions;
 pub mod json;
 mod listing;
 pub mod memory;
@@ -20,6 +21,7 @@ mod pruning;
 mod split;
 
 pub use self::csv::{CsvOptions, CsvTable};
+pub use self::functions::{table_for_path, table_function};
 pub use self::json::{JsonOptions, JsonTable};
 pub use self::memory::MemTable;
 pub use self::parquet::ParquetTable;

@@ -332,6 +332,31 @@ impl Expr {
     }
 }
 
+/// Binding strength of an operator, for printing parentheses.
+fn precedence(op: Operator) -> u8 {
+    match op {
+        Operator::Or => 1,
+        Operator::And => 2,
+        Operator::Eq
+        | Operator::NotEq
+        | Operator::Lt
+        | Operator::LtEq
+        | Operator::Gt
+        | Operator::GtEq
+        | Operator::IsDistinctFrom
+        | Operator::IsNotDistinctFrom => 3,
+        Operator::Plus | Operator::Minus | Operator::StringConcat => 4,
+        Operator::Multiply | Operator::Divide | Operator::Modulo => 5,
+    }
+}
+
+fn associative(op: Operator) -> bool {
+    matches!(
+        op,
+        Operator::And | Operator::Or | Operator::Plus | Operator::Multiply | Operator::StringConcat
+    )
+}
+
 fn fmt_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
     for (i, e) in items.iter().enumerate() {
         if i > 0 {
@@ -356,7 +381,18 @@ impl fmt::Display for Expr {
                 v => write!(f, "{v}"),
             },
             Expr::Alias(e, name) => write!(f, "{e} AS {name}"),
-            Expr::Binary(l, op, r) => write!(f, "{l} {op} {r}"),
+            Expr::Binary(l, op, r) => {
+                let p = precedence(*op);
+                let side = |e: &Expr, right: bool| match e {
+                    Expr::Binary(_, o, _)
+                        if precedence(*o) < p || (right && precedence(*o) == p && !associative(*op)) =>
+                    {
+                        format!("({e})")
+                    }
+                    e => e.to_string(),
+                };
+                write!(f, "{} {op} {}", side(l, false), side(r, true))
+            }
             Expr::Not(e) => write!(f, "NOT {e}"),
             Expr::Negative(e) => write!(f, "(- {e})"),
             Expr::IsNull(e) => write!(f, "{e} IS NULL"),

@@ -1,16 +1,19 @@
 //! Physical planning and operators (step 4 of the pipeline): logical plans
 //! lowered to RDD stages of operators over Arrow record batches.
 //!
-//! The operator kernels are pure functions over record batches, with no
-//! RDD code, in pipeline order:
-//!
-//! - [`expr`]: expressions evaluated a batch at a time.
-//! - [`aggregate`]: hash aggregation in partial, final and single mode.
-//! - [`join`]: hash join (build, probe) and nested-loop join.
-//! - [`sort`]: full sort, top-k, and sort-key encoding for range
-//!   partitioning.
+//! In pipeline order: [`planner`] turns an optimized logical plan into a
+//! [`plan::PhysicalPlan`] with explicit exchanges; [`lower`] turns that into
+//! RDDs ([`exchange`] splits batches for shuffles). The operator kernels are
+//! pure functions over record batches: [`expr`] (expressions evaluated a
+//! batch at a time), [`aggregate`] (hash aggregation in partial, final and
+//! single mode), [`join`] (hash join build/probe, nested-loop join) and
+//! [`sort`] (full sort, top-k, sort-key encoding).
 
 pub mod aggregate;
+pub mod exchange;
 pub mod expr;
 pub mod join;
+pub mod lower;
+pub mod plan;
+pub mod planner;
 pub mod sort;

@@ -339,7 +339,9 @@ impl Job<'_> {
     ) -> Result<R> {
         let config = &self.session.config;
         let mut last_error = None;
+        let mut attempts_made = 0;
         for attempt in 0..config.max_task_attempts {
+            attempts_made = attempt + 1;
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled(self.job_id));
             }
@@ -380,6 +382,13 @@ impl Job<'_> {
                     return Ok(v);
                 }
                 Err(e @ (Error::FetchFailed { .. } | Error::Cancelled(_))) => return Err(e),
+                // Evaluation errors on data (division by zero, a bad cast)
+                // recur on every attempt: fail at once.
+                Err(e @ Error::Execution(_)) => {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    last_error = Some(e);
+                    break;
+                }
                 Err(e) => {
                     failures.fetch_add(1, Ordering::Relaxed);
                     last_error = Some(e);
@@ -394,7 +403,7 @@ impl Job<'_> {
             stage_id,
             stage_name: stage_name.to_string(),
             partition: item,
-            attempts: config.max_task_attempts,
+            attempts: attempts_made,
             source: Box::new(last_error.unwrap_or_else(|| Error::Internal("task never ran".into()))),
         })
     }

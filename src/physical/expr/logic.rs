@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, BooleanArray};
 use arrow::compute::kernels::boolean;
 use arrow::compute::{filter, prep_null_mask_filter};
 use arrow::datatypes::DataType;
@@ -76,10 +76,19 @@ impl LogicExpr {
             return Err(Error::Internal(format!("{} is not boolean", self.left)));
         };
         // Rows where `left` alone decides (NULL decides nothing).
+        // `prep_null_mask_filter` needs a null buffer; without one the
+        // mask is already NULL-free.
+        let null_free = |a: BooleanArray| {
+            if a.null_count() > 0 {
+                prep_null_mask_filter(&a)
+            } else {
+                a
+            }
+        };
         let decided = if self.decisive() {
-            prep_null_mask_filter(l)
+            null_free(l.clone())
         } else {
-            prep_null_mask_filter(&boolean::not(l)?)
+            null_free(boolean::not(l)?)
         };
         let mut rows = Rows::all(batch, used)?;
         let done = rows.split(&decided)?;

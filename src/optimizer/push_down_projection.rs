@@ -1,0 +1,154 @@
+//! `push_down_projection`: every node keeps only the columns its consumers
+//! use, down to the scans, which then read only those columns.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use datafusion_common::{DFSchema, JoinType};
+
+use super::OptimizerRule;
+use super::utils::columns;
+use crate::error::Result;
+use crate::logical::{Aggregate, Expr, LogicalPlan, Projection, TableScan};
+
+/// See the module documentation.
+pub struct PushDownProjection;
+
+impl OptimizerRule for PushDownProjection {
+    fn name(&self) -> &'static str {
+        "push_down_projection"
+    }
+
+    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let all: BTreeSet<usize> = (0..plan.schema().fields().len()).collect();
+        prune(plan, &all)
+    }
+}
+
+/// Indices of `schema`'s fields used by `exprs`.
+fn used(exprs: &[&Expr], schema: &DFSchema) -> BTreeSet<usize> {
+    exprs
+        .iter()
+        .flat_map(|e| columns(e))
+        .filter_map(|c| schema.index_of_column(&c).ok())
+        .collect()
+}
+
+fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
+    match plan {
+        LogicalPlan::TableScan(s) => {
+            let current: Vec<usize> = match &s.projection {
+                Some(p) => p.clone(),
+                None => (0..s.source.schema().fields().len()).collect(),
+            };
+            let mut keep: Vec<usize> = required.iter().filter_map(|&i| current.get(i).copied()).collect();
+            if keep.is_empty() && !current.is_empty() {
+                // Keep one column so that row counts survive (count(*)).
+                keep.push(current[0]);
+            }
+            Ok(LogicalPlan::TableScan(TableScan::try_new(
+                s.table_name.clone(),
+                Arc::clone(&s.source),
+                Some(keep),
+                s.filters.clone(),
+                s.fetch,
+            )?))
+        }
+        LogicalPlan::Projection(p) => {
+            let exprs: Vec<Expr> = p
+                .exprs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| required.contains(i))
+                .map(|(_, e)| e.clone())
+                .collect();
+            let refs: Vec<&Expr> = exprs.iter().collect();
+            let need = used(&refs, p.input.schema());
+            let input = prune(p.input.as_ref().clone(), &need)?;
+            Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?))
+        }
+        LogicalPlan::Aggregate(a) => {
+            let n_keys = a.group_expr.len();
+            let mut aggs: Vec<Expr> = a
+                .aggr_expr
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| required.contains(&(n_keys + i)))
+                .map(|(_, e)| e.clone())
+                .collect();
+            if aggs.is_empty() && n_keys == 0 && !a.aggr_expr.is_empty() {
+                aggs.push(a.aggr_expr[0].clone());
+            }
+            let refs: Vec<&Expr> = a.group_expr.iter().chain(aggs.iter()).collect();
+            let need = used(&refs, a.input.schema());
+            let input = prune(a.input.as_ref().clone(), &need)?;
+            Ok(LogicalPlan::Aggregate(Aggregate::try_new(
+                Arc::new(input),
+                a.group_expr.clone(),
+                aggs,
+            )?))
+        }
+        LogicalPlan::Join(j) => {
+            let n_left = j.left.schema().fields().len();
+            let right_offset = match j.join_type {
+                JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => 0,
+                _ => n_left,
+            };
+            let exprs: Vec<&Expr> = j.on.iter().flat_map(|(l, r)| [l, r]).chain(j.filter.iter()).collect();
+            let mut left_need = used(&exprs, j.left.schema());
+            let mut right_need = used(&exprs, j.right.schema());
+            for &i in required {
+                match j.join_type {
+                    JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => {
+                        right_need.insert(i);
+                    }
+                    JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => {
+                        left_need.insert(i);
+                    }
+                    _ if i < n_left => {
+                        left_need.insert(i);
+                    }
+                    _ => {
+                        right_need.insert(i - right_offset);
+                    }
+                }
+            }
+            left_need.retain(|&i| i < n_left);
+            let left = prune(j.left.as_ref().clone(), &left_need)?;
+            let right = prune(j.right.as_ref().clone(), &right_need)?;
+            let mut join = crate::logical::Join::try_new(
+                Arc::new(left),
+                Arc::new(right),
+                j.on.clone(),
+                j.filter.clone(),
+                j.join_type,
+                j.null_equals_null,
+            )?;
+            join.null_aware = j.null_aware;
+            Ok(LogicalPlan::Join(join))
+        }
+        LogicalPlan::Filter(_) | LogicalPlan::Sort(_) => {
+            let exprs = plan.expressions();
+            let input = Arc::clone(plan.inputs()[0]);
+            let mut need = used(&exprs, input.schema());
+            need.extend(required.iter().copied());
+            let pruned = prune(input.as_ref().clone(), &need)?;
+            plan.with_new_inputs(vec![Arc::new(pruned)])
+        }
+        LogicalPlan::Limit(_) | LogicalPlan::SubqueryAlias(_) => {
+            let input = Arc::clone(plan.inputs()[0]);
+            let pruned = prune(input.as_ref().clone(), required)?;
+            plan.with_new_inputs(vec![Arc::new(pruned)])
+        }
+        LogicalPlan::Union(u) => {
+            let all: BTreeSet<usize> = (0..u.schema.fields().len()).collect();
+            let inputs = u
+                .inputs
+                .iter()
+                .map(|i| prune(i.as_ref().clone(), &all).map(Arc::new))
+                .collect::<Result<Vec<_>>>()?;
+            LogicalPlan::Union(u.clone()).with_new_inputs(inputs)
+        }
+        other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(other),
+    }
+}

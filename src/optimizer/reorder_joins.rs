@@ -1,0 +1,168 @@
+//! `reorder_joins`: a tree of inner joins (typically from `FROM a, b, c
+//! WHERE ...`) is rebuilt left-deep, starting from the largest input and
+//! adding at each step the smallest input that shares a join condition with
+//! what is joined so far. This avoids cross products whatever the `FROM`
+//! order, and puts the smaller input on the build (right) side of each hash
+//! join. A projection on top restores the original column order.
+
+use std::sync::Arc;
+
+use datafusion_common::{Column, JoinType};
+
+use super::OptimizerRule;
+use super::push_down_filter::extract_keys;
+use super::utils::bound_by;
+use crate::error::Result;
+use crate::logical::stats::estimate_rows;
+use crate::logical::{Expr, Filter, Join, LogicalPlan, Projection, conjunction, join_schema};
+
+/// See the module documentation.
+pub struct ReorderJoins;
+
+impl OptimizerRule for ReorderJoins {
+    fn name(&self) -> &'static str {
+        "reorder_joins"
+    }
+
+    fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        reorder(plan)
+    }
+}
+
+fn is_plain_inner(p: &LogicalPlan) -> bool {
+    matches!(p, LogicalPlan::Join(j) if j.join_type == JoinType::Inner && !j.null_equals_null)
+}
+
+/// Collects the leaves and conditions of a maximal inner-join tree.
+fn flatten(plan: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>) -> Result<()> {
+    match plan {
+        LogicalPlan::Join(j) if j.join_type == JoinType::Inner && !j.null_equals_null => {
+            for (l, r) in &j.on {
+                conds.push(l.clone().eq(r.clone()));
+            }
+            if let Some(f) = &j.filter {
+                conds.extend(f.clone().split_conjunction());
+            }
+            flatten(j.left.as_ref().clone(), leaves, conds)?;
+            flatten(j.right.as_ref().clone(), leaves, conds)
+        }
+        other => {
+            leaves.push(reorder(other)?);
+            Ok(())
+        }
+    }
+}
+
+fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
+    if !is_plain_inner(&plan) {
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|i| reorder(i.as_ref().clone()).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        return if inputs.is_empty() {
+            Ok(plan)
+        } else {
+            plan.with_new_inputs(inputs)
+        };
+    }
+    let original = Arc::clone(plan.schema());
+    let mut leaves = Vec::new();
+    let mut conds = Vec::new();
+    flatten(plan, &mut leaves, &mut conds)?;
+    if leaves.len() < 3 {
+        // Two inputs: only make sure the smaller one is built.
+        return rebuild_pair(leaves, conds, &original);
+    }
+    let sizes: Vec<f64> = leaves.iter().map(estimate_rows).collect();
+    let mut remaining: Vec<usize> = (0..leaves.len()).collect();
+    let first = *remaining
+        .iter()
+        .max_by(|a, b| sizes[**a].total_cmp(&sizes[**b]))
+        .unwrap_or(&0);
+    remaining.retain(|&i| i != first);
+    let mut slots: Vec<Option<LogicalPlan>> = leaves.into_iter().map(Some).collect();
+    let mut current = slots[first]
+        .take()
+        .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
+    let mut pending = conds;
+    while !remaining.is_empty() {
+        let connected = |i: usize| {
+            let Some(leaf) = slots[i].as_ref() else { return false };
+            let Ok(schema) = join_schema(current.schema(), leaf.schema(), JoinType::Inner) else {
+                return false;
+            };
+            pending
+                .iter()
+                .any(|c| bound_by(c, &schema) && !bound_by(c, current.schema()) && !bound_by(c, leaf.schema()))
+        };
+        let pick = remaining
+            .iter()
+            .copied()
+            .filter(|&i| connected(i))
+            .min_by(|a, b| sizes[*a].total_cmp(&sizes[*b]))
+            .or_else(|| remaining.iter().copied().min_by(|a, b| sizes[*a].total_cmp(&sizes[*b])))
+            .unwrap_or(remaining[0]);
+        remaining.retain(|&i| i != pick);
+        let leaf = slots[pick]
+            .take()
+            .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
+        let schema = join_schema(current.schema(), leaf.schema(), JoinType::Inner)?;
+        let (applicable, rest): (Vec<Expr>, Vec<Expr>) = pending.into_iter().partition(|c| bound_by(c, &schema));
+        pending = rest;
+        let (on, filter) = extract_keys(applicable, current.schema(), leaf.schema());
+        current = LogicalPlan::Join(Join::try_new(
+            Arc::new(current),
+            Arc::new(leaf),
+            on,
+            conjunction(filter),
+            JoinType::Inner,
+            false,
+        )?);
+    }
+    if let Some(p) = conjunction(pending) {
+        current = LogicalPlan::Filter(Filter::try_new(p, Arc::new(current))?);
+    }
+    restore_order(current, &original)
+}
+
+fn rebuild_pair(
+    leaves: Vec<LogicalPlan>,
+    conds: Vec<Expr>,
+    original: &datafusion_common::DFSchemaRef,
+) -> Result<LogicalPlan> {
+    let mut it = leaves.into_iter();
+    let (Some(mut a), Some(mut b)) = (it.next(), it.next()) else {
+        return Err(crate::Error::Internal(
+            "an inner join with fewer than two inputs".into(),
+        ));
+    };
+    if estimate_rows(&b) > estimate_rows(&a) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let (on, filter) = extract_keys(conds, a.schema(), b.schema());
+    let join = LogicalPlan::Join(Join::try_new(
+        Arc::new(a),
+        Arc::new(b),
+        on,
+        conjunction(filter),
+        JoinType::Inner,
+        false,
+    )?);
+    restore_order(join, original)
+}
+
+fn restore_order(plan: LogicalPlan, original: &datafusion_common::DFSchemaRef) -> Result<LogicalPlan> {
+    let same = plan.schema().fields().len() == original.fields().len()
+        && (0..original.fields().len()).all(|i| plan.schema().qualified_field(i) == original.qualified_field(i));
+    if same {
+        return Ok(plan);
+    }
+    let exprs = (0..original.fields().len())
+        .map(|i| {
+            let (q, f) = original.qualified_field(i);
+            Expr::Column(Column::new(q.cloned(), f.name()))
+        })
+        .collect();
+    Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?))
+}

@@ -1,0 +1,547 @@
+//! Lowering physical plans onto RDDs: narrow operators become
+//! `map_partitions` steps pipelined in one task; exchanges become shuffles
+//! (stage boundaries); broadcast joins collect their build side once and
+//! share it through a broadcast variable.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatchOptions};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion_common::JoinType;
+
+use super::aggregate::{AggregateMode, HashAggregator};
+use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
+use super::expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
+use super::join::{HashJoinProbe, JoinHashTable, nested_loop_join};
+use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
+use super::sort::sort_batches;
+use crate::SessionContext;
+use crate::datasource::ScanRequest;
+use crate::error::{Error, Result};
+use crate::rdd::{BoxIter, Rdd};
+use crate::shuffle::BatchBucket;
+
+/// Lowers physical plans of one query.
+pub struct Lowering<'a> {
+    ctx: &'a SessionContext,
+    batch_size: usize,
+    target_partitions: usize,
+}
+
+type Batches = Rdd<RecordBatch>;
+
+/// Keeps rows where `predicate` is true.
+fn filter_batch(batch: &RecordBatch, predicate: &dyn PhysicalExpr) -> Result<Option<RecordBatch>> {
+    let mask = match predicate.evaluate(batch)? {
+        ColumnarValue::Scalar(s) => {
+            return Ok(match s {
+                datafusion_common::ScalarValue::Boolean(Some(true)) if batch.num_rows() > 0 => Some(batch.clone()),
+                _ => None,
+            });
+        }
+        ColumnarValue::Array(a) => a,
+    };
+    let Some(mask) = mask.as_any().downcast_ref::<BooleanArray>() else {
+        return Err(Error::Internal(format!("filter {predicate} is not boolean")));
+    };
+    let out = filter_record_batch(batch, mask)?;
+    Ok((out.num_rows() > 0).then_some(out))
+}
+
+fn project(batch: &RecordBatch, exprs: &[PhysicalExprRef], schema: &SchemaRef) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let mut cols = Vec::with_capacity(exprs.len());
+    for (e, f) in exprs.iter().zip(schema.fields()) {
+        let a = e.evaluate(batch)?.into_array(n)?;
+        let a = if a.data_type() == f.data_type() {
+            a
+        } else {
+            arrow::compute::cast(&a, f.data_type())?
+        };
+        cols.push(a);
+    }
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        cols,
+        &RecordBatchOptions::new().with_row_count(Some(n)),
+    )?)
+}
+
+/// Merges small batches into batches of about `batch_size` rows.
+fn coalesce(batches: Vec<RecordBatch>, batch_size: usize) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut rows = 0;
+    for b in batches {
+        if b.num_rows() >= batch_size / 2 {
+            out.push(b);
+            continue;
+        }
+        rows += b.num_rows();
+        pending.push(b);
+        if rows >= batch_size {
+            out.push(concat_batches(&pending[0].schema(), &pending)?);
+            pending.clear();
+            rows = 0;
+        }
+    }
+    if !pending.is_empty() {
+        out.push(concat_batches(&pending[0].schema(), &pending)?);
+    }
+    Ok(out)
+}
+
+fn batches_to_rows(cols: Vec<Vec<ArrayRef>>, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    cols.into_iter()
+        .map(|c| {
+            let n = c.first().map_or(0, |a| a.len());
+            let c = c
+                .into_iter()
+                .zip(schema.fields())
+                .map(|(a, f)| {
+                    if a.data_type() == f.data_type() {
+                        Ok(a)
+                    } else {
+                        Ok(arrow::compute::cast(&a, f.data_type())?)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new_with_options(
+                Arc::clone(schema),
+                c,
+                &RecordBatchOptions::new().with_row_count(Some(n)),
+            )?)
+        })
+        .collect()
+}
+
+/// Streams probe batches through a join, then emits unmatched build rows.
+struct ProbeIter {
+    probe: Option<HashJoinProbe>,
+    input: BoxIter<RecordBatch>,
+    keys: Vec<PhysicalExprRef>,
+    pending: VecDeque<RecordBatch>,
+}
+
+impl Iterator for ProbeIter {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                return Some(Ok(b));
+            }
+            let probe = self.probe.as_mut()?;
+            match self.input.next() {
+                Some(batch) => {
+                    let out = evaluate(&self.keys, &batch).and_then(|k| probe.probe(&batch, &k));
+                    match out {
+                        Ok(v) => self.pending.extend(v.into_iter().filter(|b| b.num_rows() > 0)),
+                        Err(e) => {
+                            self.probe = None;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                None => {
+                    let probe = self.probe.take()?;
+                    match probe.finish_unmatched() {
+                        Ok(v) => self.pending.extend(v.into_iter().filter(|b| b.num_rows() > 0)),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Counts rows, batches and time of an operator's output.
+struct Metered {
+    inner: BoxIter<RecordBatch>,
+    metrics: Arc<OperatorMetrics>,
+}
+
+impl Iterator for Metered {
+    type Item = RecordBatch;
+    fn next(&mut self) -> Option<RecordBatch> {
+        let started = Instant::now();
+        let b = self.inner.next();
+        self.metrics
+            .nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Some(b) = &b {
+            self.metrics.rows.fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+            self.metrics.batches.fetch_add(1, Ordering::Relaxed);
+        }
+        b
+    }
+}
+
+fn eval_filter(f: &Option<PhysicalExprRef>, batch: &RecordBatch) -> Result<Option<BooleanArray>> {
+    let Some(f) = f else { return Ok(None) };
+    let a = f.evaluate(batch)?.into_array(batch.num_rows())?;
+    match a.as_any().downcast_ref::<BooleanArray>() {
+        Some(b) => Ok(Some(b.clone())),
+        None => Err(Error::Internal(format!("aggregate filter {f} is not boolean"))),
+    }
+}
+
+impl<'a> Lowering<'a> {
+    /// A lowering for `ctx` with the given batch size and scan parallelism.
+    pub fn new(ctx: &'a SessionContext, batch_size: usize, target_partitions: usize) -> Self {
+        Self {
+            ctx,
+            batch_size: batch_size.max(1),
+            target_partitions: target_partitions.max(1),
+        }
+    }
+
+    /// The RDD computing `plan`.
+    pub fn lower(&self, plan: &PhysicalPlan) -> Result<Batches> {
+        let bs = self.batch_size;
+        Ok(match plan {
+            PhysicalPlan::Scan {
+                source,
+                projection,
+                filters,
+                fetch,
+                scan_metrics,
+                ..
+            } => source.scan(
+                self.ctx,
+                &ScanRequest {
+                    projection: projection.clone(),
+                    filters: filters.clone(),
+                    limit: *fetch,
+                    batch_size: bs,
+                    target_partitions: self.target_partitions,
+                    metrics: Arc::clone(scan_metrics),
+                },
+            )?,
+            PhysicalPlan::Values { batches, .. } => self.ctx.parallelize(batches.clone(), 1),
+            PhysicalPlan::Filter { predicate, input } => {
+                let pred = Arc::clone(predicate);
+                self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
+                    let pred = Arc::clone(&pred);
+                    Ok(iter.filter_map(move |b| filter_batch(&b, pred.as_ref()).transpose()))
+                })
+            }
+            PhysicalPlan::Projection { exprs, input, schema } => {
+                let (exprs, schema) = (exprs.clone(), Arc::clone(schema));
+                self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
+                    let (exprs, schema) = (exprs.clone(), Arc::clone(&schema));
+                    Ok(iter.map(move |b| project(&b, &exprs, &schema)))
+                })
+            }
+            PhysicalPlan::Aggregate {
+                mode,
+                groups,
+                aggregates,
+                input,
+                schema,
+            } => self.lower_aggregate(*mode, groups.clone(), aggregates.clone(), input, Arc::clone(schema))?,
+            PhysicalPlan::Exchange { partitioning, input } => self.lower_exchange(partitioning, input)?,
+            PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+                distribution,
+                null_equals_null,
+                null_aware,
+                schema,
+            } => {
+                let left_keys: Vec<PhysicalExprRef> = on.iter().map(|(l, _)| Arc::clone(l)).collect();
+                let right_keys: Vec<PhysicalExprRef> = on.iter().map(|(_, r)| Arc::clone(r)).collect();
+                let (jt, filter, schema, nen, na) = (
+                    *join_type,
+                    filter.clone(),
+                    Arc::clone(schema),
+                    *null_equals_null,
+                    *null_aware,
+                );
+                let right_schema = right.schema();
+                let l = self.lower(left)?;
+                let r = self.lower(right)?;
+                match distribution {
+                    JoinDistribution::Broadcast => {
+                        let batches = r.collect()?;
+                        let keys = batches
+                            .iter()
+                            .map(|b| evaluate(&right_keys, b))
+                            .collect::<Result<Vec<_>>>()?;
+                        let table = Arc::new(JoinHashTable::build(right_schema, batches, keys, nen)?);
+                        let shared = self.ctx.broadcast(table);
+                        l.try_map_partitions_with_index(move |_, iter| {
+                            let probe = HashJoinProbe::try_new(
+                                shared.value().clone(),
+                                jt,
+                                filter.clone(),
+                                Arc::clone(&schema),
+                                na,
+                                bs,
+                            )?;
+                            Ok(ProbeIter {
+                                probe: Some(probe),
+                                input: iter,
+                                keys: left_keys.clone(),
+                                pending: VecDeque::new(),
+                            })
+                        })
+                    }
+                    JoinDistribution::Partitioned => {
+                        l.try_zip_partitions(&r, move |_, left_iter, right_iter, tc| {
+                            let batches: Vec<RecordBatch> = tc_guard(right_iter, tc);
+                            let keys = batches
+                                .iter()
+                                .map(|b| evaluate(&right_keys, b))
+                                .collect::<Result<Vec<_>>>()?;
+                            let table = Arc::new(JoinHashTable::build(Arc::clone(&right_schema), batches, keys, nen)?);
+                            let probe = HashJoinProbe::try_new(table, jt, filter.clone(), Arc::clone(&schema), na, bs)?;
+                            let it = ProbeIter {
+                                probe: Some(probe),
+                                input: left_iter,
+                                keys: left_keys.clone(),
+                                pending: VecDeque::new(),
+                            };
+                            Ok(stop_on_error(it, tc))
+                        })?
+                    }
+                }
+            }
+            PhysicalPlan::NestedLoopJoin {
+                left,
+                right,
+                filter,
+                join_type,
+                schema,
+            } => {
+                let (jt, filter, schema) = (*join_type, filter.clone(), Arc::clone(schema));
+                let (ls, rs) = (left.schema(), right.schema());
+                let l = self.lower(left)?;
+                let r = self.lower(right)?;
+                if matches!(
+                    jt,
+                    JoinType::Right | JoinType::Full | JoinType::RightSemi | JoinType::RightAnti
+                ) {
+                    // Both sides were gathered into one partition.
+                    l.try_zip_partitions(&r, move |_, li, ri, tc| {
+                        let lb = concat_batches(&ls, &tc_guard(li, tc))?;
+                        let rb = concat_batches(&rs, &tc_guard(ri, tc))?;
+                        let out = nested_loop_join(&lb, &rb, jt, filter.as_deref(), &schema, bs)?;
+                        Ok(Box::new(out.into_iter()) as BoxIter<RecordBatch>)
+                    })?
+                } else {
+                    let right_batch = Arc::new(concat_batches(&rs, &r.collect()?)?);
+                    let shared = self.ctx.broadcast(right_batch);
+                    l.try_map_partitions_with_index(move |_, iter| {
+                        let (shared, filter, schema) = (shared.clone(), filter.clone(), Arc::clone(&schema));
+                        Ok(iter.flat_map(move |b| {
+                            match nested_loop_join(&b, shared.value(), jt, filter.as_deref(), &schema, bs) {
+                                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                                Err(e) => vec![Err(e)],
+                            }
+                        }))
+                    })
+                }
+            }
+            PhysicalPlan::Sort { keys, fetch, input } => {
+                let (keys, fetch) = (keys.clone(), *fetch);
+                self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
+                    let batches: Vec<RecordBatch> = iter.filter(|b| b.num_rows() > 0).collect();
+                    let exprs: Vec<PhysicalExprRef> = keys.iter().map(|k| Arc::clone(&k.expr)).collect();
+                    let options: Vec<_> = keys.iter().map(|k| k.options).collect();
+                    let cols = batches
+                        .iter()
+                        .map(|b| evaluate(&exprs, b))
+                        .collect::<Result<Vec<_>>>()?;
+                    let sorted = sort_batches(&batches, &cols, &options, fetch, bs)?;
+                    Ok(sorted.into_iter().map(Ok))
+                })
+            }
+            PhysicalPlan::Limit { skip, fetch, input } => {
+                let (skip, fetch) = (*skip, *fetch);
+                self.lower(input)?.map_partitions(move |iter| {
+                    let mut to_skip = skip;
+                    let mut left = fetch.unwrap_or(usize::MAX);
+                    iter.map_while(move |b| {
+                        if left == 0 {
+                            return None;
+                        }
+                        let n = b.num_rows();
+                        let start = to_skip.min(n);
+                        to_skip -= start;
+                        let take = (n - start).min(left);
+                        left -= take;
+                        Some(b.slice(start, take))
+                    })
+                    .filter(|b| b.num_rows() > 0)
+                })
+            }
+            PhysicalPlan::Union { inputs, .. } => {
+                let rdds = inputs.iter().map(|i| self.lower(i)).collect::<Result<Vec<_>>>()?;
+                let mut it = rdds.into_iter();
+                let Some(first) = it.next() else {
+                    return Err(Error::Internal("union without inputs".into()));
+                };
+                it.fold(first, |acc, r| acc.union(&r))
+            }
+            PhysicalPlan::Metered { input, metrics } => {
+                let metrics = Arc::clone(metrics);
+                self.lower(input)?.map_partitions(move |iter| Metered {
+                    inner: iter,
+                    metrics: Arc::clone(&metrics),
+                })
+            }
+        })
+    }
+
+    fn lower_aggregate(
+        &self,
+        mode: AggregateMode,
+        groups: Vec<PhysicalExprRef>,
+        aggregates: Vec<AggregateCall>,
+        input: &PhysicalPlan,
+        schema: SchemaRef,
+    ) -> Result<Batches> {
+        let bs = self.batch_size;
+        let group_types: Vec<_> = groups.iter().map(|g| g.data_type().clone()).collect();
+        let specs: Vec<_> = aggregates.iter().map(|a| a.spec.clone()).collect();
+        Ok(self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
+            let mut agg = HashAggregator::new(mode, group_types.clone(), specs.clone())?;
+            let has_filters = aggregates.iter().any(|a| a.filter.is_some());
+            for b in iter {
+                let g = evaluate(&groups, &b)?;
+                let args = aggregates
+                    .iter()
+                    .map(|a| evaluate(&a.args, &b))
+                    .collect::<Result<Vec<_>>>()?;
+                if mode == AggregateMode::Final {
+                    agg.merge(&g, &args)?;
+                } else {
+                    let filters = if has_filters {
+                        aggregates
+                            .iter()
+                            .map(|a| eval_filter(&a.filter, &b))
+                            .collect::<Result<Vec<_>>>()?
+                    } else {
+                        vec![]
+                    };
+                    agg.update(b.num_rows(), &g, &args, &filters)?;
+                }
+            }
+            let out = batches_to_rows(agg.finish(bs)?, &schema)?;
+            let keep_empty = schema.fields().is_empty();
+            Ok(out.into_iter().filter(move |b| b.num_rows() > 0 || keep_empty).map(Ok))
+        }))
+    }
+
+    fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {
+        let bs = self.batch_size;
+        let rdd = self.lower(input)?;
+        let read = move |r: usize, outputs: crate::rdd::ShuffleMapOutput<BatchBucket>, _: &Arc<crate::TaskContext>| {
+            let batches: Vec<RecordBatch> = outputs.iter().flat_map(|o| o.buckets[r].0.iter().cloned()).collect();
+            Ok(Box::new(coalesce(batches, bs)?.into_iter()) as BoxIter<RecordBatch>)
+        };
+        Ok(match partitioning {
+            Partitioning::Single => rdd.shuffle(
+                "exchange single",
+                1,
+                None,
+                |_, iter, _| Ok(vec![BatchBucket(iter.filter(|b| b.num_rows() > 0).collect())]),
+                read,
+            ),
+            Partitioning::Hash(keys, n) => {
+                let (keys, n) = (keys.clone(), *n);
+                rdd.shuffle(
+                    "exchange hash",
+                    n,
+                    None,
+                    move |_, iter, _| {
+                        let mut splitter = HashSplitter::new(keys.clone(), n);
+                        let mut buckets: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
+                        for b in iter {
+                            splitter.split(&b, &mut buckets)?;
+                        }
+                        Ok(buckets.into_iter().map(BatchBucket).collect())
+                    },
+                    read,
+                )
+            }
+            Partitioning::Range(keys, n) => {
+                let bounds = Arc::new(self.range_bounds(&rdd, keys, *n)?);
+                let parts = bounds.len() + 1;
+                let keys = keys.clone();
+                rdd.shuffle(
+                    "exchange range",
+                    parts,
+                    None,
+                    move |_, iter, _| {
+                        let mut splitter = RangeSplitter::new(keys.clone(), Arc::clone(&bounds));
+                        let mut buckets: Vec<Vec<RecordBatch>> = vec![Vec::new(); parts];
+                        for b in iter {
+                            splitter.split(&b, &mut buckets)?;
+                        }
+                        Ok(buckets.into_iter().map(BatchBucket).collect())
+                    },
+                    read,
+                )
+            }
+        })
+    }
+
+    /// Samples the sort keys of `rdd` (one job) and picks `n - 1` bounds.
+    fn range_bounds(&self, rdd: &Batches, keys: &[SortKey], n: usize) -> Result<Vec<Vec<u8>>> {
+        let keys = keys.to_vec();
+        let samples: Vec<Vec<u8>> = rdd
+            .try_map_partitions_with_index(move |_, iter| {
+                let mut converter = None;
+                let mut out = Vec::new();
+                for b in iter {
+                    let rows = sort_rows(&keys, &b, &mut converter)?;
+                    let stride = (rows.num_rows() / 32).max(1);
+                    for i in (0..rows.num_rows()).step_by(stride) {
+                        out.push(Ok(rows.row(i).as_ref().to_vec()));
+                    }
+                }
+                Ok(out.into_iter())
+            })
+            .collect()?;
+        let mut samples = samples;
+        samples.sort();
+        let mut bounds: Vec<Vec<u8>> = Vec::new();
+        for i in 1..n {
+            if let Some(b) = samples.get(i * samples.len() / n)
+                && bounds.last() != Some(b)
+            {
+                bounds.push(b.clone());
+            }
+        }
+        Ok(bounds)
+    }
+}
+
+/// Collects an iterator inside a task.
+fn tc_guard(iter: BoxIter<RecordBatch>, _tc: &Arc<crate::TaskContext>) -> Vec<RecordBatch> {
+    iter.collect()
+}
+
+/// Ends a fallible batch stream at its first error, failing the task.
+fn stop_on_error(
+    it: impl Iterator<Item = Result<RecordBatch>> + Send + 'static,
+    tc: &Arc<crate::TaskContext>,
+) -> BoxIter<RecordBatch> {
+    let tc = Arc::clone(tc);
+    Box::new(it.map_while(move |r| match r {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tc.fail(e);
+            None
+        }
+    }))
+}

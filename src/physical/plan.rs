@@ -1,0 +1,432 @@
+//! Physical plans: operators over record batches, with exchanges as
+//! explicit nodes. Narrow operators between two exchanges pipeline inside
+//! one stage; every exchange is a shuffle and so a stage boundary.
+
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::compute::SortOptions;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion_common::{JoinType, TableReference};
+
+use super::aggregate::{AggregateMode, AggregateSpec};
+use super::expr::PhysicalExprRef;
+use crate::datasource::{ScanMetrics, TableProvider};
+use crate::logical::{Expr, join_type_name};
+
+/// Rows, batches and time of one operator, filled while it runs.
+#[derive(Debug, Default)]
+pub struct OperatorMetrics {
+    /// Rows produced.
+    pub rows: AtomicU64,
+    /// Batches produced.
+    pub batches: AtomicU64,
+    /// Nanoseconds spent producing them (including inputs in the same stage).
+    pub nanos: AtomicU64,
+}
+
+impl OperatorMetrics {
+    /// `rows=.. batches=.. time=..ms`
+    pub fn summary(&self) -> String {
+        format!(
+            "rows={} batches={} time={:.1}ms",
+            self.rows.load(Ordering::Relaxed),
+            self.batches.load(Ordering::Relaxed),
+            self.nanos.load(Ordering::Relaxed) as f64 / 1e6
+        )
+    }
+}
+
+/// How an exchange redistributes rows.
+#[derive(Clone, Debug)]
+pub enum Partitioning {
+    /// By hash of the key expressions into `n` partitions.
+    Hash(Vec<PhysicalExprRef>, usize),
+    /// By ranges of the sort keys into `n` ordered partitions.
+    Range(Vec<SortKey>, usize),
+    /// Everything into one partition.
+    Single,
+}
+
+/// A physical sort key.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    /// The key.
+    pub expr: PhysicalExprRef,
+    /// Direction and NULL placement.
+    pub options: SortOptions,
+}
+
+/// An aggregate call bound to its input.
+#[derive(Clone, Debug)]
+pub struct AggregateCall {
+    /// Function, distinctness and types.
+    pub spec: AggregateSpec,
+    /// Argument expressions (empty for `count(*)`).
+    pub args: Vec<PhysicalExprRef>,
+    /// `FILTER (WHERE ..)`
+    pub filter: Option<PhysicalExprRef>,
+}
+
+/// Whether a hash join broadcasts its build side or partitions both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinDistribution {
+    /// The build (right) side is collected once and shared by every task.
+    Broadcast,
+    /// Both sides are hash-exchanged on the join keys; partition `i` of
+    /// the left joins partition `i` of the right.
+    Partitioned,
+}
+
+/// A physical operator.
+#[derive(Debug)]
+pub enum PhysicalPlan {
+    /// Reads a table.
+    Scan {
+        /// Table name, for display.
+        table: TableReference,
+        /// The table.
+        source: Arc<dyn TableProvider>,
+        /// Columns read.
+        projection: Option<Vec<usize>>,
+        /// Pruning predicates over the table's columns.
+        filters: Vec<Expr>,
+        /// Row limit hint.
+        fetch: Option<usize>,
+        /// Filled while scanning.
+        scan_metrics: Arc<ScanMetrics>,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Constant rows.
+    Values {
+        /// The rows.
+        batches: Vec<RecordBatch>,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Keeps rows where the predicate is true.
+    Filter {
+        /// Boolean predicate.
+        predicate: PhysicalExprRef,
+        /// Input.
+        input: Box<PhysicalPlan>,
+    },
+    /// Computes expressions.
+    Projection {
+        /// One per output column.
+        exprs: Vec<PhysicalExprRef>,
+        /// Input.
+        input: Box<PhysicalPlan>,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Hash aggregation.
+    Aggregate {
+        /// Partial, final or single phase.
+        mode: AggregateMode,
+        /// Grouping keys.
+        groups: Vec<PhysicalExprRef>,
+        /// Aggregates.
+        aggregates: Vec<AggregateCall>,
+        /// Input.
+        input: Box<PhysicalPlan>,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Redistributes rows between partitions (a shuffle).
+    Exchange {
+        /// How.
+        partitioning: Partitioning,
+        /// Input.
+        input: Box<PhysicalPlan>,
+    },
+    /// Equi-join with a hash table on the right (build) side.
+    HashJoin {
+        /// Probe side.
+        left: Box<PhysicalPlan>,
+        /// Build side.
+        right: Box<PhysicalPlan>,
+        /// Key pairs (left expr, right expr).
+        on: Vec<(PhysicalExprRef, PhysicalExprRef)>,
+        /// Residual condition over left ++ right columns.
+        filter: Option<PhysicalExprRef>,
+        /// Join type (left = probe).
+        join_type: JoinType,
+        /// Broadcast or partitioned.
+        distribution: JoinDistribution,
+        /// NULL keys match each other.
+        null_equals_null: bool,
+        /// `NOT IN` semantics for anti joins.
+        null_aware: bool,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Join without equi-keys: every left row against the collected right.
+    NestedLoopJoin {
+        /// Left input.
+        left: Box<PhysicalPlan>,
+        /// Right input (collected).
+        right: Box<PhysicalPlan>,
+        /// Condition over left ++ right columns.
+        filter: Option<PhysicalExprRef>,
+        /// Join type.
+        join_type: JoinType,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Sorts each partition (globally sorted after a range or single
+    /// exchange); with `fetch`, keeps the first rows only (top-k).
+    Sort {
+        /// Keys.
+        keys: Vec<SortKey>,
+        /// Top-k.
+        fetch: Option<usize>,
+        /// Input.
+        input: Box<PhysicalPlan>,
+    },
+    /// Skips and limits rows of each partition (global after a single
+    /// exchange).
+    Limit {
+        /// Rows to skip.
+        skip: usize,
+        /// Rows to keep.
+        fetch: Option<usize>,
+        /// Input.
+        input: Box<PhysicalPlan>,
+    },
+    /// Partitions of all inputs.
+    Union {
+        /// Inputs.
+        inputs: Vec<PhysicalPlan>,
+        /// Output schema.
+        schema: SchemaRef,
+    },
+    /// Records rows/batches/time of its input (for `EXPLAIN ANALYZE`).
+    Metered {
+        /// The measured operator.
+        input: Box<PhysicalPlan>,
+        /// Where counts go.
+        metrics: Arc<OperatorMetrics>,
+    },
+}
+
+impl PhysicalPlan {
+    /// Output schema.
+    pub fn schema(&self) -> SchemaRef {
+        match self {
+            PhysicalPlan::Scan { schema, .. }
+            | PhysicalPlan::Values { schema, .. }
+            | PhysicalPlan::Projection { schema, .. }
+            | PhysicalPlan::Aggregate { schema, .. }
+            | PhysicalPlan::HashJoin { schema, .. }
+            | PhysicalPlan::NestedLoopJoin { schema, .. }
+            | PhysicalPlan::Union { schema, .. } => Arc::clone(schema),
+            PhysicalPlan::Filter { input, .. }
+            | PhysicalPlan::Exchange { input, .. }
+            | PhysicalPlan::Sort { input, .. }
+            | PhysicalPlan::Limit { input, .. }
+            | PhysicalPlan::Metered { input, .. } => input.schema(),
+        }
+    }
+
+    /// Direct inputs.
+    pub fn children(&self) -> Vec<&PhysicalPlan> {
+        match self {
+            PhysicalPlan::Scan { .. } | PhysicalPlan::Values { .. } => vec![],
+            PhysicalPlan::Filter { input, .. }
+            | PhysicalPlan::Projection { input, .. }
+            | PhysicalPlan::Aggregate { input, .. }
+            | PhysicalPlan::Exchange { input, .. }
+            | PhysicalPlan::Sort { input, .. }
+            | PhysicalPlan::Limit { input, .. }
+            | PhysicalPlan::Metered { input, .. } => vec![input],
+            PhysicalPlan::HashJoin { left, right, .. } | PhysicalPlan::NestedLoopJoin { left, right, .. } => {
+                vec![left, right]
+            }
+            PhysicalPlan::Union { inputs, .. } => inputs.iter().collect(),
+        }
+    }
+
+    fn line(&self) -> String {
+        let list = |v: &[PhysicalExprRef]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        match self {
+            PhysicalPlan::Scan {
+                table,
+                source,
+                filters,
+                fetch,
+                schema,
+                ..
+            } => {
+                let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                let mut s = format!("Scan: {} {table} [{}]", source.kind(), cols.join(", "));
+                if !filters.is_empty() {
+                    let f: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
+                    let _ = write!(s, " pruning=[{}]", f.join(", "));
+                }
+                if let Some(n) = fetch {
+                    let _ = write!(s, " fetch={n}");
+                }
+                s
+            }
+            PhysicalPlan::Values { batches, .. } => {
+                format!("Values: {} rows", batches.iter().map(|b| b.num_rows()).sum::<usize>())
+            }
+            PhysicalPlan::Filter { predicate, .. } => format!("Filter: {predicate}"),
+            PhysicalPlan::Projection { exprs, schema, .. } => {
+                let items: Vec<String> = exprs
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(e, f)| {
+                        let s = e.to_string();
+                        if s == *f.name() {
+                            s
+                        } else {
+                            format!("{s} AS {}", f.name())
+                        }
+                    })
+                    .collect();
+                format!("Projection: {}", items.join(", "))
+            }
+            PhysicalPlan::Aggregate {
+                mode,
+                groups,
+                aggregates,
+                ..
+            } => {
+                let aggs: Vec<String> = aggregates
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}({}{})",
+                            a.spec.func,
+                            if a.spec.distinct { "DISTINCT " } else { "" },
+                            if a.args.is_empty() {
+                                "*".to_string()
+                            } else {
+                                list(&a.args)
+                            }
+                        )
+                    })
+                    .collect();
+                format!(
+                    "HashAggregate({mode:?}): groupBy=[{}], aggr=[{}]",
+                    list(groups),
+                    aggs.join(", ")
+                )
+            }
+            PhysicalPlan::Exchange { partitioning, .. } => match partitioning {
+                Partitioning::Hash(keys, n) => format!("Exchange: hash({}) x{n}", list(keys)),
+                Partitioning::Range(keys, n) => {
+                    let k: Vec<String> = keys
+                        .iter()
+                        .map(|k| format!("{}{}", k.expr, if k.options.descending { " DESC" } else { "" }))
+                        .collect();
+                    format!("Exchange: range({}) x{n}", k.join(", "))
+                }
+                Partitioning::Single => "Exchange: single x1".to_string(),
+            },
+            PhysicalPlan::HashJoin {
+                on,
+                filter,
+                join_type,
+                distribution,
+                ..
+            } => {
+                let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+                let mut s = format!(
+                    "HashJoin({}, {}): on=[{}]",
+                    join_type_name(*join_type),
+                    match distribution {
+                        JoinDistribution::Broadcast => "broadcast",
+                        JoinDistribution::Partitioned => "partitioned",
+                    },
+                    keys.join(", ")
+                );
+                if let Some(f) = filter {
+                    let _ = write!(s, " filter={f}");
+                }
+                s
+            }
+            PhysicalPlan::NestedLoopJoin { filter, join_type, .. } => {
+                let mut s = format!("NestedLoopJoin({}, broadcast)", join_type_name(*join_type));
+                if let Some(f) = filter {
+                    let _ = write!(s, ": filter={f}");
+                }
+                s
+            }
+            PhysicalPlan::Sort { keys, fetch, .. } => {
+                let k: Vec<String> = keys
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} {}{}",
+                            k.expr,
+                            if k.options.descending { "DESC" } else { "ASC" },
+                            if k.options.nulls_first { " NULLS FIRST" } else { "" }
+                        )
+                    })
+                    .collect();
+                match fetch {
+                    Some(n) => format!("TopK: [{}] k={n}", k.join(", ")),
+                    None => format!("Sort: [{}]", k.join(", ")),
+                }
+            }
+            PhysicalPlan::Limit { skip, fetch, .. } => format!(
+                "Limit: skip={skip} fetch={}",
+                fetch.map_or("None".to_string(), |f| f.to_string())
+            ),
+            PhysicalPlan::Union { inputs, .. } => format!("Union: {} inputs", inputs.len()),
+            PhysicalPlan::Metered { input, .. } => input.line(),
+        }
+    }
+
+    /// The plan as text, grouped into stages: each exchange ends the stage
+    /// above it; with `analyze`, each operator shows what it did.
+    pub fn display_stages(&self, analyze: bool) -> String {
+        let mut out = String::new();
+        let mut stage_counter = 0usize;
+        let mut stack: Vec<(&PhysicalPlan, usize)> = vec![(self, 0)];
+        let _ = writeln!(out, "Stage {stage_counter} (result)");
+        while let Some((plan, depth)) = stack.pop() {
+            let (node, metrics) = match plan {
+                PhysicalPlan::Metered { input, metrics } => (input.as_ref(), Some(metrics)),
+                other => (other, None),
+            };
+            let mut line = format!("{}{}", "  ".repeat(depth + 1), node.line());
+            if analyze {
+                if let Some(m) = metrics {
+                    let _ = write!(line, "  [{}]", m.summary());
+                }
+                if let PhysicalPlan::Scan { scan_metrics, .. } = node {
+                    let _ = write!(
+                        line,
+                        "  [row_groups={}/{} read, bytes={}]",
+                        scan_metrics.row_groups_read.load(Ordering::Relaxed),
+                        scan_metrics.row_groups_total.load(Ordering::Relaxed),
+                        scan_metrics.bytes_read.load(Ordering::Relaxed)
+                    );
+                }
+            }
+            let _ = writeln!(out, "{line}");
+            if let PhysicalPlan::Exchange { input, .. } = node {
+                stage_counter += 1;
+                let _ = writeln!(
+                    out,
+                    "{}-- Stage {stage_counter} (shuffle map) --",
+                    "  ".repeat(depth + 2)
+                );
+                stack.push((input, depth + 1));
+                continue;
+            }
+            for child in node.children().into_iter().rev() {
+                stack.push((child, depth + 1));
+            }
+        }
+        out.pop();
+        out
+    }
+}

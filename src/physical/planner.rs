@@ -1,0 +1,422 @@
+//! Lowering logical plans to physical plans: two-phase aggregation around a
+//! hash exchange, broadcast or partitioned hash joins, range or single
+//! exchanges for global sorts, top-k for `ORDER BY .. LIMIT`.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatchOptions;
+use arrow::compute::SortOptions;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion_common::{DFSchema, JoinType, ScalarValue};
+
+use super::aggregate::{AggregateMode, AggregateSpec};
+use super::expr::{ColumnExpr, PhysicalExprRef, create_physical_expr, evaluate_constant};
+use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
+use crate::config::SqlSettings;
+use crate::error::Result;
+use crate::logical::coercion::common_type;
+use crate::logical::stats::{estimate_bytes, estimate_rows};
+use crate::logical::{Expr, ExprSchema, LogicalPlan, join_schema};
+use crate::optimizer::BROADCAST_JOIN;
+use crate::{internal_err, not_supported};
+
+/// Rows below which a global sort gathers into one partition instead of
+/// sampling range bounds.
+const RANGE_SORT_MIN_ROWS: f64 = 1_000_000.0;
+
+/// Turns logical plans into physical plans under the session's settings.
+pub struct PhysicalPlanner<'a> {
+    settings: &'a SqlSettings,
+}
+
+fn arrow_schema(s: &DFSchema) -> SchemaRef {
+    Arc::new(Schema::new(
+        s.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<Field>>(),
+    ))
+}
+
+fn metered(p: PhysicalPlan) -> PhysicalPlan {
+    PhysicalPlan::Metered {
+        input: Box::new(p),
+        metrics: Arc::new(OperatorMetrics::default()),
+    }
+}
+
+/// Column `i` of `schema`, by position (names may repeat).
+fn column(i: usize, schema: &SchemaRef) -> Result<PhysicalExprRef> {
+    let f = schema.field(i);
+    Ok(Arc::new(ColumnExpr::new(f.name(), i, f.data_type().clone())))
+}
+
+/// True when the plan's output is known to be one partition.
+pub fn single_partition(p: &PhysicalPlan) -> bool {
+    match p {
+        PhysicalPlan::Exchange { partitioning, .. } => matches!(partitioning, Partitioning::Single),
+        PhysicalPlan::Values { .. } => true,
+        PhysicalPlan::Filter { input, .. }
+        | PhysicalPlan::Projection { input, .. }
+        | PhysicalPlan::Sort { input, .. }
+        | PhysicalPlan::Limit { input, .. }
+        | PhysicalPlan::Metered { input, .. } => single_partition(input),
+        PhysicalPlan::Aggregate { mode, input, .. } => *mode != AggregateMode::Partial && single_partition(input),
+        _ => false,
+    }
+}
+
+impl<'a> PhysicalPlanner<'a> {
+    /// A planner using `settings`.
+    pub fn new(settings: &'a SqlSettings) -> Self {
+        Self { settings }
+    }
+
+    /// Plans `plan`.
+    pub fn plan(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
+        Ok(metered(self.plan_node(plan)?))
+    }
+
+    fn partitions(&self) -> usize {
+        self.settings.shuffle_partitions.max(1)
+    }
+
+    fn plan_node(&self, plan: &LogicalPlan) -> Result<PhysicalPlan> {
+        Ok(match plan {
+            LogicalPlan::TableScan(s) => PhysicalPlan::Scan {
+                table: s.table_name.clone(),
+                source: Arc::clone(&s.source),
+                projection: s.projection.clone(),
+                filters: s.filters.clone(),
+                fetch: s.fetch,
+                scan_metrics: Default::default(),
+                schema: Arc::new(Schema::new(
+                    s.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>(),
+                )),
+            },
+            LogicalPlan::Projection(p) => {
+                let input = self.plan(&p.input)?;
+                let exprs = p
+                    .exprs
+                    .iter()
+                    .map(|e| create_physical_expr(e, p.input.schema()))
+                    .collect::<Result<Vec<_>>>()?;
+                PhysicalPlan::Projection {
+                    exprs,
+                    input: Box::new(input),
+                    schema: arrow_schema(&p.schema),
+                }
+            }
+            LogicalPlan::Filter(f) => PhysicalPlan::Filter {
+                predicate: create_physical_expr(&f.predicate, f.input.schema())?,
+                input: Box::new(self.plan(&f.input)?),
+            },
+            LogicalPlan::SubqueryAlias(a) => self.plan_node(&a.input)?,
+            LogicalPlan::Aggregate(a) => self.plan_aggregate(a)?,
+            LogicalPlan::Sort(s) => {
+                let input = self.plan(&s.input)?;
+                let keys = s
+                    .exprs
+                    .iter()
+                    .map(|k| {
+                        Ok(SortKey {
+                            expr: create_physical_expr(&k.expr, s.input.schema())?,
+                            options: SortOptions {
+                                descending: !k.asc,
+                                nulls_first: k.nulls_first,
+                            },
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                self.plan_sort(input, keys, s.fetch, estimate_rows(&s.input))
+            }
+            LogicalPlan::Limit(l) => {
+                let input = self.plan(&l.input)?;
+                if single_partition(&input) {
+                    PhysicalPlan::Limit {
+                        skip: l.skip,
+                        fetch: l.fetch,
+                        input: Box::new(input),
+                    }
+                } else {
+                    let local = match l.fetch {
+                        Some(f) => metered(PhysicalPlan::Limit {
+                            skip: 0,
+                            fetch: Some(l.skip + f),
+                            input: Box::new(input),
+                        }),
+                        None => input,
+                    };
+                    PhysicalPlan::Limit {
+                        skip: l.skip,
+                        fetch: l.fetch,
+                        input: Box::new(PhysicalPlan::Exchange {
+                            partitioning: Partitioning::Single,
+                            input: Box::new(local),
+                        }),
+                    }
+                }
+            }
+            LogicalPlan::Join(j) => self.plan_join(j)?,
+            LogicalPlan::Union(u) => PhysicalPlan::Union {
+                inputs: u.inputs.iter().map(|i| self.plan(i)).collect::<Result<_>>()?,
+                schema: arrow_schema(&u.schema),
+            },
+            LogicalPlan::Values(v) => {
+                let schema = arrow_schema(&v.schema);
+                let mut columns = Vec::new();
+                for (c, field) in schema.fields().iter().enumerate() {
+                    let mut scalars = Vec::new();
+                    for row in &v.values {
+                        match evaluate_constant(&row[c])? {
+                            Some(s) => scalars.push(s.cast_to(field.data_type())?),
+                            None => not_supported!("non-constant expressions in VALUES"),
+                        }
+                    }
+                    columns.push(ScalarValue::iter_to_array(scalars)?);
+                }
+                PhysicalPlan::Values {
+                    batches: vec![RecordBatch::try_new(Arc::clone(&schema), columns)?],
+                    schema,
+                }
+            }
+            LogicalPlan::EmptyRelation(e) => {
+                let schema = arrow_schema(&e.schema);
+                let rows = usize::from(e.produce_one_row);
+                let batch = if schema.fields().is_empty() {
+                    RecordBatch::try_new_with_options(
+                        Arc::clone(&schema),
+                        vec![],
+                        &RecordBatchOptions::new().with_row_count(Some(rows)),
+                    )?
+                } else {
+                    RecordBatch::new_empty(Arc::clone(&schema))
+                };
+                PhysicalPlan::Values {
+                    batches: vec![batch],
+                    schema,
+                }
+            }
+        })
+    }
+
+    fn plan_sort(&self, input: PhysicalPlan, keys: Vec<SortKey>, fetch: Option<usize>, rows: f64) -> PhysicalPlan {
+        if single_partition(&input) {
+            return PhysicalPlan::Sort {
+                keys,
+                fetch,
+                input: Box::new(input),
+            };
+        }
+        if fetch.is_some() {
+            // Top-k per partition, then top-k of the survivors.
+            let local = metered(PhysicalPlan::Sort {
+                keys: keys.clone(),
+                fetch,
+                input: Box::new(input),
+            });
+            return PhysicalPlan::Sort {
+                keys,
+                fetch,
+                input: Box::new(PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Single,
+                    input: Box::new(local),
+                }),
+            };
+        }
+        let partitioning = if rows >= RANGE_SORT_MIN_ROWS && self.partitions() > 1 {
+            Partitioning::Range(keys.clone(), self.partitions())
+        } else {
+            Partitioning::Single
+        };
+        PhysicalPlan::Sort {
+            keys,
+            fetch: None,
+            input: Box::new(PhysicalPlan::Exchange {
+                partitioning,
+                input: Box::new(input),
+            }),
+        }
+    }
+
+    fn plan_aggregate(&self, a: &crate::logical::Aggregate) -> Result<PhysicalPlan> {
+        let in_schema = a.input.schema();
+        let input = self.plan(&a.input)?;
+        let groups = a
+            .group_expr
+            .iter()
+            .map(|g| create_physical_expr(g, in_schema))
+            .collect::<Result<Vec<_>>>()?;
+        let mut calls = Vec::new();
+        for e in &a.aggr_expr {
+            let Expr::Aggregate(call) = e.unalias() else {
+                internal_err!("{e} in an aggregate is not an aggregate call");
+            };
+            let input_type = call.args.first().map(|x| x.get_type(in_schema)).transpose()?;
+            calls.push(AggregateCall {
+                spec: AggregateSpec::try_new(call.func, call.distinct, input_type)?,
+                args: call
+                    .args
+                    .iter()
+                    .map(|x| create_physical_expr(x, in_schema))
+                    .collect::<Result<_>>()?,
+                filter: call
+                    .filter
+                    .as_ref()
+                    .map(|f| create_physical_expr(f, in_schema))
+                    .transpose()?,
+            });
+        }
+        let out_schema = arrow_schema(&a.schema);
+        let n_groups = groups.len();
+        let exchange = |input: PhysicalPlan, keys: Vec<PhysicalExprRef>| {
+            if keys.is_empty() {
+                PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Single,
+                    input: Box::new(input),
+                }
+            } else {
+                PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Hash(keys, self.partitions()),
+                    input: Box::new(input),
+                }
+            }
+        };
+        if calls.iter().any(|c| c.spec.distinct) {
+            // DISTINCT aggregates need every value of a group in one place.
+            let shuffled = exchange(input, groups.clone());
+            return Ok(PhysicalPlan::Aggregate {
+                mode: AggregateMode::Single,
+                groups,
+                aggregates: calls,
+                input: Box::new(shuffled),
+                schema: out_schema,
+            });
+        }
+        // Partial: group columns, then each aggregate's state columns.
+        let mut partial_fields: Vec<Field> = (0..n_groups).map(|i| out_schema.field(i).clone()).collect();
+        for (i, c) in calls.iter().enumerate() {
+            for f in c.spec.state_fields() {
+                partial_fields.push(Field::new(
+                    format!("__agg{i}_{}", f.name()),
+                    f.data_type().clone(),
+                    true,
+                ));
+            }
+        }
+        let partial_schema: SchemaRef = Arc::new(Schema::new(partial_fields));
+        let partial = metered(PhysicalPlan::Aggregate {
+            mode: AggregateMode::Partial,
+            groups,
+            aggregates: calls.clone(),
+            input: Box::new(input),
+            schema: Arc::clone(&partial_schema),
+        });
+        let keys = (0..n_groups)
+            .map(|i| column(i, &partial_schema))
+            .collect::<Result<Vec<_>>>()?;
+        let shuffled = exchange(partial, keys.clone());
+        let mut offset = n_groups;
+        let mut finals = Vec::new();
+        for c in calls {
+            let n_state = c.spec.state_fields().len();
+            let args = (offset..offset + n_state)
+                .map(|i| column(i, &partial_schema))
+                .collect::<Result<Vec<_>>>()?;
+            offset += n_state;
+            finals.push(AggregateCall {
+                spec: c.spec,
+                args,
+                filter: None,
+            });
+        }
+        Ok(PhysicalPlan::Aggregate {
+            mode: AggregateMode::Final,
+            groups: keys,
+            aggregates: finals,
+            input: Box::new(shuffled),
+            schema: out_schema,
+        })
+    }
+
+    fn plan_join(&self, j: &crate::logical::Join) -> Result<PhysicalPlan> {
+        let (ls, rs) = (j.left.schema(), j.right.schema());
+        let combined = join_schema(ls, rs, JoinType::Inner)?;
+        let filter = j
+            .filter
+            .as_ref()
+            .map(|f| create_physical_expr(f, &combined))
+            .transpose()?;
+        let schema = arrow_schema(&j.schema);
+        let left = self.plan(&j.left)?;
+        let right = self.plan(&j.right)?;
+        if j.on.is_empty() {
+            let outer_right = matches!(
+                j.join_type,
+                JoinType::Right | JoinType::Full | JoinType::RightSemi | JoinType::RightAnti
+            );
+            let (left, right) = if outer_right {
+                let single = |p: PhysicalPlan| PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Single,
+                    input: Box::new(p),
+                };
+                (single(left), single(right))
+            } else {
+                (left, right)
+            };
+            return Ok(PhysicalPlan::NestedLoopJoin {
+                left: Box::new(left),
+                right: Box::new(right),
+                filter,
+                join_type: j.join_type,
+                schema,
+            });
+        }
+        let mut on = Vec::new();
+        for (l, r) in &j.on {
+            let (lt, rt) = (l.get_type(ls)?, r.get_type(rs)?);
+            let (l, r) = if lt == rt {
+                (l.clone(), r.clone())
+            } else {
+                let Some(t) = common_type(&lt, &rt) else {
+                    not_supported!("joining {lt} with {rt}");
+                };
+                (l.clone().cast_to(t.clone()), r.clone().cast_to(t))
+            };
+            on.push((create_physical_expr(&l, ls)?, create_physical_expr(&r, rs)?));
+        }
+        let broadcast_ok = matches!(
+            j.join_type,
+            JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
+        ) && !self.settings.disabled_rules.contains(BROADCAST_JOIN)
+            && self.settings.broadcast_join_threshold >= 0
+            && estimate_bytes(&j.right) <= self.settings.broadcast_join_threshold as f64;
+        let (left, right, distribution) = if broadcast_ok {
+            (left, right, JoinDistribution::Broadcast)
+        } else {
+            let n = self.partitions();
+            let lk = on.iter().map(|(l, _)| Arc::clone(l)).collect();
+            let rk = on.iter().map(|(_, r)| Arc::clone(r)).collect();
+            (
+                PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Hash(lk, n),
+                    input: Box::new(left),
+                },
+                PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Hash(rk, n),
+                    input: Box::new(right),
+                },
+                JoinDistribution::Partitioned,
+            )
+        };
+        Ok(PhysicalPlan::HashJoin {
+            left: Box::new(left),
+            right: Box::new(right),
+            on,
+            filter,
+            join_type: j.join_type,
+            distribution,
+            null_equals_null: j.null_equals_null,
+            null_aware: j.null_aware,
+            schema,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! All 22 TPC-H queries at scale factor 0.1 against the reference answers
+//! in `../shared/tpch/answers/sf0.1/`, reading Parquet files generated in
+//! process (cached under `target/tpch-sf0.1`).
+
+use std::path::{Path, PathBuf};
+
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use flint::{SessionConfig, SessionContext};
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpch")
+}
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tpch-sf0.1")
+}
+
+/// Equal as TPC-H compares answers: numbers within 0.01 (relative 1e-9 for
+/// large ones), text after trimming trailing blanks.
+fn same(got: &str, want: &str) -> bool {
+    let (g, w) = (got.trim_end(), want.trim_end());
+    if g == w {
+        return true;
+    }
+    match (g.parse::<f64>(), w.parse::<f64>()) {
+        (Ok(a), Ok(b)) => (a - b).abs() <= 0.01 + 1e-9 * b.abs(),
+        _ => false,
+    }
+}
+
+fn run_query(ctx: &SessionContext, n: usize) -> Result<(), String> {
+    let sql = std::fs::read_to_string(shared().join(format!("queries/q{n:02}.sql"))).map_err(|e| e.to_string())?;
+    let expected =
+        std::fs::read_to_string(shared().join(format!("answers/sf0.1/q{n:02}.csv"))).map_err(|e| e.to_string())?;
+    let batches = ctx.sql(&sql).and_then(|df| df.collect()).map_err(|e| e.to_string())?;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let opts = FormatOptions::default().with_null("NULL");
+    for b in &batches {
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        for r in 0..b.num_rows() {
+            rows.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
+        }
+    }
+    let mut lines = expected.lines();
+    let header = lines.next().unwrap_or_default();
+    let want: Vec<Vec<&str>> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('|').collect())
+        .collect();
+    if rows.len() != want.len() {
+        return Err(format!(
+            "q{n:02}: {} rows, expected {} ({header})",
+            rows.len(),
+            want.len()
+        ));
+    }
+    for (i, (g, w)) in rows.iter().zip(&want).enumerate() {
+        if g.len() != w.len() || !g.iter().zip(w).all(|(a, b)| same(a, b)) {
+            return Err(format!("q{n:02} row {i}: got {g:?}, expected {w:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn tpch_sf01_all_queries_match_the_reference_answers() {
+    assert!(
+        shared().join("queries").exists(),
+        "TPC-H queries not found at {} (the shared/ folder must sit beside the repository)",
+        shared().display()
+    );
+    flint::tpch::write_parquet(&data_dir(), 0.1).expect("generating TPC-H SF0.1");
+    let ctx = SessionContext::with_config(SessionConfig::new().with_worker_threads(2));
+    flint::tpch::register_parquet(&ctx, &data_dir()).expect("registering TPC-H tables");
+    let mut failures = Vec::new();
+    for n in 1..=22 {
+        let started = std::time::Instant::now();
+        match run_query(&ctx, n) {
+            Ok(()) => println!("q{n:02} ok ({:.0} ms)", started.elapsed().as_secs_f64() * 1e3),
+            Err(e) => {
+                println!("q{n:02} FAILED: {e}");
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 22 TPC-H queries failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
