@@ -140,3 +140,35 @@ fn explain_shows_stages_and_two_phase_aggregation() {
         "{analyzed}"
     );
 }
+
+#[test]
+fn large_global_sort_uses_a_range_exchange_and_stays_ordered() {
+    use std::sync::Arc;
+
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    let ctx = SessionContext::with_config(SessionConfig::new().with_worker_threads(2));
+    let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+    let batches: Vec<RecordBatch> = (0..12)
+        .map(|b| {
+            let values = (0..100_000i64).map(|i| (i * 7919 + b * 13) % 1_000_003);
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![Arc::new(Int64Array::from_iter_values(values))],
+            )
+            .unwrap()
+        })
+        .collect();
+    ctx.register_batches("big", batches).unwrap();
+    let plan = explain(&ctx, "EXPLAIN SELECT x FROM big ORDER BY x DESC");
+    assert!(plan.contains("Exchange: range(x@0 DESC) x4"), "{plan}");
+    let out = ctx.sql("SELECT x FROM big ORDER BY x DESC").unwrap().collect().unwrap();
+    let values: Vec<i64> = out
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    assert_eq!(values.len(), 1_200_000);
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "not sorted across partitions");
+}

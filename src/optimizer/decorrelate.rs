@@ -421,3 +421,54 @@ fn join_scalar(outer: LogicalPlan, sub: &Subquery) -> Result<(LogicalPlan, Expr)
     )?;
     Ok((LogicalPlan::Join(join), cols[0].clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::bind;
+
+    fn run(sql: &str) -> String {
+        DecorrelateSubqueries.rewrite(bind(sql)).unwrap().display_indent()
+    }
+
+    #[test]
+    fn exists_and_not_exists_become_semi_and_anti_joins() {
+        let p = run("SELECT b FROM big WHERE EXISTS (SELECT 1 FROM mid WHERE mid.a = big.a AND c > 1)");
+        assert!(
+            p.contains("LeftSemi Join: filter=__sq_") && p.contains(".a = big.a"),
+            "{p}"
+        );
+        assert!(!p.contains("subquery"), "{p}");
+        let p = run("SELECT b FROM big WHERE NOT EXISTS (SELECT 1 FROM mid WHERE mid.a = big.a)");
+        assert!(p.contains("LeftAnti Join"), "{p}");
+    }
+
+    #[test]
+    fn in_subqueries_become_semi_joins_and_not_in_is_null_aware() {
+        let p = DecorrelateSubqueries
+            .rewrite(bind("SELECT b FROM big WHERE a NOT IN (SELECT c FROM small)"))
+            .unwrap();
+        let mut found = false;
+        let _ = p.apply(|n| {
+            if let LogicalPlan::Join(j) = n {
+                found = j.join_type == JoinType::LeftAnti && j.null_aware;
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        assert!(found, "{}", p.display_indent());
+    }
+
+    #[test]
+    fn correlated_scalar_subquery_is_grouped_by_its_keys() {
+        let p = run("SELECT b FROM big WHERE b > (SELECT avg(c) FROM mid WHERE mid.a = big.a)");
+        assert!(p.contains("Left Join"), "{p}");
+        assert!(p.contains("Aggregate: groupBy=[mid.a]"), "{p}");
+    }
+
+    #[test]
+    fn unsupported_shapes_say_so() {
+        let plan = bind("SELECT b FROM big WHERE a = 1 OR EXISTS (SELECT 1 FROM mid WHERE mid.a = big.a)");
+        let err = DecorrelateSubqueries.rewrite(plan).unwrap_err();
+        assert!(err.to_string().contains("not supported"), "{err}");
+    }
+}

@@ -101,3 +101,62 @@ pub fn optimize(plan: LogicalPlan, settings: &SqlSettings) -> Result<Optimized> 
     }
     Ok(Optimized { plan, timings })
 }
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! A session with three small tables, for rule tests.
+
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    use crate::SessionContext;
+    use crate::logical::LogicalPlan;
+
+    fn table(ctx: &SessionContext, name: &str, cols: &[&str], rows: usize) {
+        let schema = Arc::new(Schema::new(
+            cols.iter()
+                .map(|c| {
+                    if c.starts_with('s') {
+                        Field::new(*c, DataType::Utf8, true)
+                    } else {
+                        Field::new(*c, DataType::Int64, true)
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let arrays: Vec<ArrayRef> = cols
+            .iter()
+            .map(|c| {
+                if c.starts_with('s') {
+                    Arc::new(StringArray::from_iter_values((0..rows).map(|i| format!("v{i}")))) as ArrayRef
+                } else {
+                    Arc::new(Int64Array::from_iter_values((0..rows as i64).map(|i| i % 97))) as ArrayRef
+                }
+            })
+            .collect();
+        let batch = RecordBatch::try_new(schema, arrays).unwrap_or_else(|e| panic!("{e}"));
+        ctx.register_batches(name, vec![batch])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// `big(a, b, sb)` 10,000 rows, `mid(a, c)` 1,000, `small(c, sd)` 10.
+    pub fn session() -> SessionContext {
+        let ctx = SessionContext::new();
+        table(&ctx, "big", &["a", "b", "sb"], 10_000);
+        table(&ctx, "mid", &["a", "c"], 1_000);
+        table(&ctx, "small", &["c", "sd"], 10);
+        ctx
+    }
+
+    /// The bound (unoptimized) plan of `sql`.
+    pub fn bind(sql: &str) -> LogicalPlan {
+        session()
+            .sql(sql)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .logical_plan()
+            .clone()
+    }
+}

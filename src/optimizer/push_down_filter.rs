@@ -290,3 +290,41 @@ pub(crate) fn extract_keys(
     }
     (on, rest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::bind;
+
+    fn run(sql: &str) -> String {
+        PushDownFilter.rewrite(bind(sql)).unwrap().display_indent()
+    }
+
+    #[test]
+    fn comma_join_becomes_equi_join_and_filters_reach_scans() {
+        let p = run("SELECT b FROM big, mid WHERE big.a = mid.a AND c > 5 AND b < 3");
+        assert!(p.contains("Inner Join: on=[big.a = mid.a]"), "{p}");
+        assert!(p.contains("TableScan: mid filters=[c > 5]"), "{p}");
+        assert!(p.contains("TableScan: big filters=[b < 3]"), "{p}");
+        assert!(!p.contains("Cross Join"), "{p}");
+    }
+
+    #[test]
+    fn outer_joins_keep_null_supplying_side_filters_above() {
+        let p = run("SELECT b FROM big LEFT JOIN mid ON big.a = mid.a WHERE c IS NULL AND b = 1");
+        let lines: Vec<&str> = p.lines().collect();
+        assert!(lines.iter().any(|l| l.contains("Filter: mid.c IS NULL")), "{p}");
+        assert!(p.contains("TableScan: big filters=[b = 1]"), "{p}");
+        assert!(!p.contains("TableScan: mid filters"), "{p}");
+    }
+
+    #[test]
+    fn filters_pass_projections_and_group_keys_but_not_aggregates() {
+        let p = run("SELECT * FROM (SELECT a, count(*) AS n FROM big GROUP BY a) t WHERE a = 3 AND n > 1");
+        assert!(p.contains("TableScan: big filters=[a = 3]"), "{p}");
+        // The aggregate's output is filtered right above it, as HAVING would.
+        let filter = p.lines().position(|l| l.contains("Filter: count(*) > 1"));
+        let agg = p.lines().position(|l| l.contains("Aggregate:"));
+        assert_eq!(filter.map(|f| f + 1), agg, "{p}");
+    }
+}

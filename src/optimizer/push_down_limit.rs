@@ -29,36 +29,10 @@ impl OptimizerRule for PushDownLimit {
                 };
                 let k = l.skip + fetch;
                 let new_input = match l.input.as_ref() {
-                    LogicalPlan::Sort(s) => Some(LogicalPlan::Sort(Sort {
-                        exprs: s.exprs.clone(),
-                        input: Arc::clone(&s.input),
-                        fetch: Some(s.fetch.map_or(k, |f| f.min(k))),
-                    })),
-                    LogicalPlan::Projection(p) => match p.input.as_ref() {
-                        LogicalPlan::Sort(s) => {
-                            let sort = LogicalPlan::Sort(Sort {
-                                exprs: s.exprs.clone(),
-                                input: Arc::clone(&s.input),
-                                fetch: Some(s.fetch.map_or(k, |f| f.min(k))),
-                            });
-                            Some(LogicalPlan::Projection(
-                                Projection::try_new(p.exprs.clone(), Arc::new(sort))
-                                    .map_err(datafusion_common::DataFusionError::from)?,
-                            ))
-                        }
-                        _ => None,
-                    },
-                    LogicalPlan::TableScan(s) => Some(LogicalPlan::TableScan(
-                        TableScan::try_new(
-                            s.table_name.clone(),
-                            Arc::clone(&s.source),
-                            s.projection.clone(),
-                            s.filters.clone(),
-                            Some(s.fetch.map_or(k, |f| f.min(k))),
-                        )
-                        .map_err(datafusion_common::DataFusionError::from)?,
-                    )),
-                    _ => None,
+                    LogicalPlan::Projection(p) => limit_below(&p.input, k)?
+                        .map(|b| Projection::try_new(p.exprs.clone(), Arc::new(b)).map(LogicalPlan::Projection))
+                        .transpose()?,
+                    other => limit_below(other, k)?,
                 };
                 Ok(match new_input {
                     Some(input) => Transformed::yes(LogicalPlan::Limit(Limit {
@@ -70,5 +44,48 @@ impl OptimizerRule for PushDownLimit {
                 })
             })?
             .data)
+    }
+}
+
+/// `plan` told that only its first `k` rows are needed, if it can use that.
+fn limit_below(plan: &LogicalPlan, k: usize) -> Result<Option<LogicalPlan>> {
+    Ok(match plan {
+        LogicalPlan::Sort(s) => Some(LogicalPlan::Sort(Sort {
+            exprs: s.exprs.clone(),
+            input: Arc::clone(&s.input),
+            fetch: Some(s.fetch.map_or(k, |f| f.min(k))),
+        })),
+        LogicalPlan::TableScan(s) if s.filters.is_empty() => Some(LogicalPlan::TableScan(TableScan::try_new(
+            s.table_name.clone(),
+            Arc::clone(&s.source),
+            s.projection.clone(),
+            s.filters.clone(),
+            Some(s.fetch.map_or(k, |f| f.min(k))),
+        )?)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::bind;
+
+    #[test]
+    fn order_by_limit_becomes_top_k() {
+        let plan = PushDownLimit
+            .rewrite(bind("SELECT a FROM big ORDER BY b DESC LIMIT 5 OFFSET 2"))
+            .unwrap();
+        assert!(plan.display_indent().contains("fetch=7"), "{}", plan.display_indent());
+    }
+
+    #[test]
+    fn limit_reaches_a_bare_scan() {
+        let plan = PushDownLimit.rewrite(bind("SELECT * FROM big LIMIT 3")).unwrap();
+        assert!(
+            plan.display_indent().contains("TableScan: big fetch=3"),
+            "{}",
+            plan.display_indent()
+        );
     }
 }

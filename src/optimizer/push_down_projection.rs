@@ -152,3 +152,30 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
         other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::test_util::bind;
+
+    #[test]
+    fn scans_read_only_used_columns() {
+        let plan = PushDownProjection
+            .rewrite(bind("SELECT b FROM big WHERE a > 1"))
+            .unwrap();
+        let text = plan.display_indent();
+        assert!(text.contains("TableScan: big projection=[a, b]"), "{text}");
+    }
+
+    #[test]
+    fn unused_aggregates_are_dropped() {
+        let plan = PushDownProjection
+            .rewrite(bind(
+                "SELECT a FROM (SELECT a, sum(b) AS s, max(sb) AS m FROM big GROUP BY a) t",
+            ))
+            .unwrap();
+        let text = plan.display_indent();
+        assert!(text.contains("aggr=[]"), "{text}");
+        assert!(text.contains("TableScan: big projection=[a]"), "{text}");
+    }
+}

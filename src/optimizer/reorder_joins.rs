@@ -166,3 +166,37 @@ fn restore_order(plan: LogicalPlan, original: &datafusion_common::DFSchemaRef) -
         .collect();
     Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::PushDownFilter;
+    use crate::optimizer::test_util::bind;
+
+    #[test]
+    fn starts_from_the_largest_input_and_avoids_cross_products() {
+        // FROM order would cross-join small with big first.
+        let plan = bind("SELECT count(*) FROM small, big, mid WHERE big.a = mid.a AND mid.c = small.c");
+        let plan = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        let text = plan.display_indent();
+        assert!(!text.contains("Cross Join"), "{text}");
+        let scans: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("TableScan"))
+            .map(str::trim)
+            .collect();
+        assert_eq!(
+            scans,
+            vec!["TableScan: big", "TableScan: mid", "TableScan: small"],
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn keeps_the_output_columns_in_order() {
+        let plan = bind("SELECT * FROM small, big WHERE small.c = big.a");
+        let before = plan.schema().clone();
+        let after = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        assert_eq!(after.schema().fields(), before.fields());
+    }
+}

@@ -282,7 +282,11 @@ impl PhysicalPlan {
                     .zip(schema.fields())
                     .map(|(e, f)| {
                         let s = e.to_string();
-                        if s == *f.name() {
+                        // `name@3` needs no `AS name`.
+                        let same = s
+                            .rsplit_once('@')
+                            .is_some_and(|(n, i)| n == f.name() && i.chars().all(|c| c.is_ascii_digit()));
+                        if s == *f.name() || same {
                             s
                         } else {
                             format!("{s} AS {}", f.name())
