@@ -172,3 +172,17 @@ fn large_global_sort_uses_a_range_exchange_and_stays_ordered() {
     assert_eq!(values.len(), 1_200_000);
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "not sorted across partitions");
 }
+
+#[test]
+fn operators_reserve_memory_and_a_limit_fails_the_query_clearly() {
+    let ctx = SessionContext::with_config(SessionConfig::new().with_worker_threads(2).with_memory_limit(256 << 10));
+    flint::tpch::register_parquet(&ctx, tpch_dir()).expect("registering TPC-H");
+    let err = ctx
+        .sql("SELECT o_custkey, count(*) FROM orders JOIN lineitem ON o_orderkey = l_orderkey GROUP BY o_custkey")
+        .and_then(|df| df.collect())
+        .unwrap_err();
+    assert!(err.to_string().contains("memory limit"), "{err}");
+    // The session still answers small queries, and nothing stays reserved.
+    assert_eq!(ctx.sql("SELECT count(*) FROM nation").unwrap().count().unwrap(), 1);
+    assert_eq!(ctx.memory_pool().used(), 0);
+}

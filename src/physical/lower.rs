@@ -26,6 +26,15 @@ use crate::error::{Error, Result};
 use crate::rdd::{BoxIter, Rdd};
 use crate::shuffle::BatchBucket;
 
+/// Reserves `bytes` for an operator's buffers from the running task's
+/// session pool; the reservation is held until dropped.
+fn reserve(consumer: &str, bytes: usize) -> Result<Option<crate::memory::Reservation>> {
+    match crate::TaskContext::get() {
+        Some(tc) => Ok(Some(tc.session.memory.reserve(consumer, bytes)?)),
+        None => Ok(None),
+    }
+}
+
 /// Lowers physical plans of one query.
 pub struct Lowering<'a> {
     ctx: &'a SessionContext,
@@ -126,6 +135,7 @@ struct ProbeIter {
     input: BoxIter<RecordBatch>,
     keys: Vec<PhysicalExprRef>,
     pending: VecDeque<RecordBatch>,
+    _held: Option<crate::memory::Reservation>,
 }
 
 impl Iterator for ProbeIter {
@@ -276,8 +286,15 @@ impl<'a> Lowering<'a> {
                             .map(|b| evaluate(&right_keys, b))
                             .collect::<Result<Vec<_>>>()?;
                         let table = Arc::new(JoinHashTable::build(right_schema, batches, keys, nen)?);
+                        // The broadcast table's bytes stay reserved while any task can use it.
+                        let held = Arc::new(
+                            self.ctx
+                                .memory_pool()
+                                .reserve("broadcast hash table", table.memory_size())?,
+                        );
                         let shared = self.ctx.broadcast(table);
                         l.try_map_partitions_with_index(move |_, iter| {
+                            let _ = &held;
                             let probe = HashJoinProbe::try_new(
                                 shared.value().clone(),
                                 jt,
@@ -291,6 +308,7 @@ impl<'a> Lowering<'a> {
                                 input: iter,
                                 keys: left_keys.clone(),
                                 pending: VecDeque::new(),
+                                _held: None,
                             })
                         })
                     }
@@ -302,12 +320,15 @@ impl<'a> Lowering<'a> {
                                 .map(|b| evaluate(&right_keys, b))
                                 .collect::<Result<Vec<_>>>()?;
                             let table = Arc::new(JoinHashTable::build(Arc::clone(&right_schema), batches, keys, nen)?);
+                            // Held while this partition probes (the iterator owns it).
+                            let held = reserve("hash join build", table.memory_size())?;
                             let probe = HashJoinProbe::try_new(table, jt, filter.clone(), Arc::clone(&schema), na, bs)?;
                             let it = ProbeIter {
                                 probe: Some(probe),
                                 input: left_iter,
                                 keys: left_keys.clone(),
                                 pending: VecDeque::new(),
+                                _held: held,
                             };
                             Ok(stop_on_error(it, tc))
                         })?
@@ -354,6 +375,7 @@ impl<'a> Lowering<'a> {
                 let (keys, fetch) = (keys.clone(), *fetch);
                 self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
                     let batches: Vec<RecordBatch> = iter.filter(|b| b.num_rows() > 0).collect();
+                    let _held = reserve("sort", batches.iter().map(|b| b.get_array_memory_size()).sum())?;
                     let exprs: Vec<PhysicalExprRef> = keys.iter().map(|k| Arc::clone(&k.expr)).collect();
                     let options: Vec<_> = keys.iter().map(|k| k.options).collect();
                     let cols = batches
@@ -435,6 +457,7 @@ impl<'a> Lowering<'a> {
                     agg.update(b.num_rows(), &g, &args, &filters)?;
                 }
             }
+            let _held = reserve("hash aggregate", agg.memory_size())?;
             let out = batches_to_rows(agg.finish(bs)?, &schema)?;
             let keep_empty = schema.fields().is_empty();
             Ok(out.into_iter().filter(move |b| b.num_rows() > 0 || keep_empty).map(Ok))
