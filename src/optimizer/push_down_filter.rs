@@ -214,7 +214,75 @@ fn push_scan(s: TableScan, preds: Vec<Expr>) -> Result<LogicalPlan> {
     wrap(LogicalPlan::TableScan(scan), preds)
 }
 
+/// For `(a1 AND b1) OR (a2 AND b2)` where `a*` use only relation A, adds
+/// the implied `a1 OR a2` (and likewise for B), which can be pushed to A's
+/// scan. The original predicate stays, so this only ever adds filtering
+/// that the OR already implies (TPC-H q7 and q19 need it).
+fn derive_from_or(preds: &mut Vec<Expr>) {
+    let relations_of = |e: &Expr| -> Vec<Option<datafusion_common::TableReference>> {
+        let mut r: Vec<_> = columns(e).into_iter().map(|c| c.relation).collect();
+        r.sort_by_key(|x| format!("{x:?}"));
+        r.dedup();
+        r
+    };
+    let mut derived = Vec::new();
+    for p in preds.iter() {
+        if !matches!(p, Expr::Binary(_, Operator::Or, _)) {
+            continue;
+        }
+        let mut branches = Vec::new();
+        let mut stack = vec![p.clone()];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::Binary(l, Operator::Or, r) => {
+                    stack.push(*r);
+                    stack.push(*l);
+                }
+                other => branches.push(other.split_conjunction()),
+            }
+        }
+        let mut candidates: Vec<datafusion_common::TableReference> = Vec::new();
+        for c in branches.iter().flatten() {
+            if let [Some(rel)] = relations_of(c).as_slice()
+                && !candidates.contains(rel)
+            {
+                candidates.push(rel.clone());
+            }
+        }
+        for rel in candidates {
+            let mut per_branch = Vec::new();
+            for b in &branches {
+                let own: Vec<Expr> = b
+                    .iter()
+                    .filter(|c| !has_subquery(c) && relations_of(c) == vec![Some(rel.clone())])
+                    .cloned()
+                    .collect();
+                match conjunction(own) {
+                    Some(e) => per_branch.push(e),
+                    None => {
+                        // A branch without a condition on this relation
+                        // implies nothing about it.
+                        per_branch.clear();
+                        break;
+                    }
+                }
+            }
+            if let Some(implied) = per_branch.into_iter().reduce(|a, b| a.or(b))
+                && !preds.contains(&implied)
+                && !derived.contains(&implied)
+            {
+                derived.push(implied);
+            }
+        }
+    }
+    preds.extend(derived);
+}
+
 fn push_join(j: Join, preds: Vec<Expr>) -> Result<LogicalPlan> {
+    let mut preds = preds;
+    if j.join_type == JoinType::Inner {
+        derive_from_or(&mut preds);
+    }
     let (ls, rs) = (Arc::clone(j.left.schema()), Arc::clone(j.right.schema()));
     let (mut left, mut right, mut conds, mut keep) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let t = j.join_type;
@@ -326,5 +394,21 @@ mod tests {
         let filter = p.lines().position(|l| l.contains("Filter: count(*) > 1"));
         let agg = p.lines().position(|l| l.contains("Aggregate:"));
         assert_eq!(filter.map(|f| f + 1), agg, "{p}");
+    }
+}
+
+#[cfg(test)]
+mod or_tests {
+    use super::*;
+    use crate::optimizer::test_util::bind;
+
+    #[test]
+    fn or_of_per_table_conditions_adds_implied_filters() {
+        let plan = bind(
+            "SELECT b FROM big, small WHERE big.a = small.c AND ((big.b = 1 AND small.sd = 'x') OR (big.b = 2 AND small.sd = 'y'))",
+        );
+        let p = PushDownFilter.rewrite(plan).unwrap().display_indent();
+        assert!(p.contains("TableScan: big filters=[b = 1 OR b = 2]"), "{p}");
+        assert!(p.contains("TableScan: small filters=[sd = 'x' OR sd = 'y']"), "{p}");
     }
 }

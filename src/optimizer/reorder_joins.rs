@@ -87,21 +87,33 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
     let mut pending = conds;
     while !remaining.is_empty() {
-        let connected = |i: usize| {
-            let Some(leaf) = slots[i].as_ref() else { return false };
+        // Prefer inputs joined by an equality (a hash join) over inputs
+        // joined only by other conditions (a nested-loop join), and those
+        // over a cross product.
+        let connection = |i: usize| -> u8 {
+            let Some(leaf) = slots[i].as_ref() else { return 0 };
             let Ok(schema) = join_schema(current.schema(), leaf.schema(), JoinType::Inner) else {
-                return false;
+                return 0;
             };
-            pending
+            let spanning: Vec<Expr> = pending
                 .iter()
-                .any(|c| bound_by(c, &schema) && !bound_by(c, current.schema()) && !bound_by(c, leaf.schema()))
+                .filter(|c| bound_by(c, &schema) && !bound_by(c, current.schema()) && !bound_by(c, leaf.schema()))
+                .cloned()
+                .collect();
+            if spanning.is_empty() {
+                0
+            } else if extract_keys(spanning, current.schema(), leaf.schema()).0.is_empty() {
+                1
+            } else {
+                2
+            }
         };
+        let best = remaining.iter().map(|&i| connection(i)).max().unwrap_or(0);
         let pick = remaining
             .iter()
             .copied()
-            .filter(|&i| connected(i))
+            .filter(|&i| connection(i) == best)
             .min_by(|a, b| sizes[*a].total_cmp(&sizes[*b]))
-            .or_else(|| remaining.iter().copied().min_by(|a, b| sizes[*a].total_cmp(&sizes[*b])))
             .unwrap_or(remaining[0]);
         remaining.retain(|&i| i != pick);
         let leaf = slots[pick]
