@@ -61,7 +61,10 @@ fn combine_values<K: Key, V, C>(
     iter: impl Iterator<Item = (K, V)>,
     create: &impl Fn(V) -> C,
     merge_value: &impl Fn(C, V) -> C,
-) -> AggTable<K, C> {
+) -> impl Iterator<Item = (K, C)> + Send + 'static
+where
+    C: Send + 'static,
+{
     // Combiners sit in an `Option` so that merging can move the old value
     // out and the new one in place, without rehashing or cloning.
     let mut table: AggTable<K, Option<C>> = AggTable::default();
@@ -76,7 +79,7 @@ fn combine_values<K: Key, V, C>(
             }
         }
     }
-    table.into_iter().filter_map(|(k, c)| c.map(|c| (k, c))).collect()
+    table.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)))
 }
 
 /// Merges combiners from map outputs into one table, cloning a key only
@@ -102,7 +105,9 @@ pub(crate) fn bucket_pairs<K: Key, V>(
     partitioner: &dyn Partitioner,
 ) -> Vec<Vec<(K, V)>> {
     let n = partitioner.num_partitions();
-    let per_bucket = iter.size_hint().0 / n.max(1);
+    // The upper bound is exact for the combined tables fed in here.
+    let (lo, hi) = iter.size_hint();
+    let per_bucket = hi.unwrap_or(lo) / n.max(1);
     let mut buckets: Vec<Vec<(K, V)>> = (0..n).map(|_| Vec::with_capacity(per_bucket)).collect();
     if n == 1 {
         buckets[0].extend(iter);
@@ -174,7 +179,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
                         merge_combiners_into(&mut table, &out.buckets[r], &merge_combiners);
                     }
                     let merged = table.into_iter().filter_map(|(k, c)| c.map(|c| (k, c)));
-                    Ok(Box::new(merged.collect::<Vec<_>>().into_iter()) as BoxIter<(K, C)>)
+                    Ok(Box::new(merged) as BoxIter<(K, C)>)
                 },
             )
         } else {
