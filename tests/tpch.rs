@@ -3,6 +3,8 @@
 //! process (cached under `target/tpch-sf<SF>`). SF is 0.1 unless the
 //! environment sets `TPCH_SF` (e.g. `TPCH_SF=1 cargo test --release --test
 //! tpch -- --nocapture` for the official SF1 answers and timings).
+//! `TPCH_DIR` points at existing `<table>.parquet` files instead (e.g.
+//! written by `tpchgen-cli parquet -s 1`).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +20,10 @@ fn scale() -> String {
 }
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tpch-sf{}", scale()))
+    match std::env::var("TPCH_DIR") {
+        Ok(dir) => PathBuf::from(dir),
+        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/tpch-sf{}", scale())),
+    }
 }
 
 /// Equal as TPC-H compares answers: numbers within 0.01 (relative 1e-9 for
@@ -81,7 +86,9 @@ fn tpch_all_queries_match_the_reference_answers() {
         shared().display()
     );
     let sf: f64 = scale().parse().expect("TPCH_SF must be a number");
-    flint::tpch::write_parquet(&data_dir(), sf).expect("generating TPC-H data");
+    if std::env::var("TPCH_DIR").is_err() {
+        flint::tpch::write_parquet(&data_dir(), sf).expect("generating TPC-H data");
+    }
     let ctx = SessionContext::with_config(SessionConfig::new().with_worker_threads(2));
     flint::tpch::register_parquet(&ctx, &data_dir()).expect("registering TPC-H tables");
     let mut failures = Vec::new();
