@@ -9,23 +9,25 @@
 //! commands), [`shell`] (running statements), [`demo`] (TPC-H data),
 //! [`progress`] (the progress bar), [`format`], [`table`], [`fit`] and
 //! [`output`]
-//! (results) and [`report`] (errors with their place). The interactive
-//! shell comes next; until then a terminal's input is read as a script.
+//! (results), [`report`] (errors with their place), [`helper`] and
+//! [`repl`] (the interactive shell).
 
 mod args;
 mod demo;
 mod fit;
 mod format;
+mod helper;
 mod lex;
 mod meta;
 mod output;
 mod progress;
+mod repl;
 mod report;
 mod shell;
 mod split;
 mod table;
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -58,7 +60,7 @@ fn home() -> Option<PathBuf> {
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
-    let interactive = false;
+    let interactive = args.commands.is_empty() && args.files.is_empty() && std::io::stdin().is_terminal();
     let mut config = SessionConfig::new();
     if let Some(n) = args.threads {
         config = config.with_worker_threads(n as usize);
@@ -110,6 +112,15 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         .clone()
         .or_else(|| home().map(|h| h.join(".flintrc")).filter(|p| p.is_file()));
     let mut scripts: Vec<Script> = init.into_iter().map(Script::File).collect();
+    if interactive {
+        for script in scripts {
+            failures += run_one(&mut shell, &script, keep_going).failures;
+        }
+        let _ = failures;
+        repl::run(&mut shell, home().map(|h| h.join(".flint_history")))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
     scripts.extend(args.files.iter().cloned().map(Script::File));
     scripts.extend(args.commands.iter().cloned().map(Script::Command));
     if args.files.is_empty() && args.commands.is_empty() {
