@@ -86,7 +86,15 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     };
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    ctrlc::set_handler(move || {
+        // The first Ctrl-C cancels the running statement; a second one,
+        // while the first is still being handled, leaves at once.
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nquery: interrupted twice, quitting");
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+    })
+    .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     let mut shell = Shell::new(ctx, settings, sink, interrupted);
 
     if interactive && !args.quiet {

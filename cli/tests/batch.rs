@@ -332,3 +332,29 @@ fn explain_shows_plans_instead_of_results() {
         .success()
         .stdout(contains("plan_type,plan").and(contains("physical_plan")));
 }
+
+#[test]
+fn ctrl_c_stops_a_batch_run_with_status_130() {
+    let e = Env::new();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_query"))
+        .env("HOME", e.dir.path())
+        .args(["--threads=2", "--demo-scale", "0.01", "-c"])
+        .arg("SELECT count(*) FROM lineitem a, lineitem b WHERE a.l_tax + b.l_tax < 0; SELECT 1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let sent = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(took < std::time::Duration::from_secs(2), "stopping took {took:?}");
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Cancelled."));
+}
