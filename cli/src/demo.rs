@@ -3,9 +3,11 @@
 //! In the REPL the tables are generated in the background while the first
 //! prompt is already up; the first statement waits for them.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use flint::SessionContext;
+use flint::datasource::MemTable;
 
 use crate::args::{DEFAULT_DEMO_SCALE, parse_scale};
 use crate::lex::tokenize;
@@ -22,7 +24,7 @@ impl Demo {
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
             .name("flint-demo".into())
-            .spawn(move || flint::tpch::register(&ctx, sf));
+            .spawn(move || register(&ctx, sf));
         match spawned {
             Ok(h) => Self { pending: Some((sf, h)) },
             // No thread to spare: the caller generates them itself.
@@ -44,6 +46,22 @@ impl Demo {
             .unwrap_or_else(|_| Err(flint::Error::Internal("TPC-H generation panicked".into())));
         Some((sf, result))
     }
+}
+
+/// Generates the eight tables at scale factor `sf` and registers them in
+/// `ctx`, each split into as many partitions as the session has workers
+/// (batch by batch), so that queries over them use every core.
+pub fn register(ctx: &SessionContext, sf: f64) -> flint::Result<()> {
+    let partitions = ctx.default_parallelism().max(1);
+    for table in flint::tpch::TABLES {
+        let mut parts = vec![Vec::new(); partitions];
+        for (i, batch) in flint::tpch::generate(table, sf)?.into_iter().enumerate() {
+            parts[i % partitions].push(batch);
+        }
+        let provider = MemTable::try_new(flint::tpch::schema(table)?, parts)?;
+        ctx.register_table(table, Arc::new(provider))?;
+    }
+    Ok(())
 }
 
 /// Recognizes `CALL tpch()` and `CALL tpch(SF)`: `None` for any other

@@ -3,11 +3,12 @@
 //! work longer than half a second, the stage and tasks done out of their
 //! totals, the rows shuffled so far and the elapsed time.
 
+use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use flint::{JobListener, JobMetrics};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 /// How long a statement runs before its progress bar appears.
 const DELAY: Duration = Duration::from_millis(500);
@@ -62,7 +63,8 @@ impl Progress {
         let mut s = self.state();
         let Some(started) = s.started else { return };
         if s.bar.is_none() && started.elapsed() >= DELAY {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let target = ProgressDrawTarget::term_like_with_hz(Box::new(Stderr(console::Term::stderr())), 10);
+            let bar = ProgressBar::with_draw_target(Some(0), target);
             let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:24}] {pos}/{len} tasks · {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
@@ -80,6 +82,48 @@ impl Progress {
             bar.finish_and_clear();
         }
         s.started = None;
+    }
+}
+
+/// Standard error for the bar, without the spaces indicatif writes up to
+/// the right edge: with the cursor parked there, the `^C` the terminal
+/// echoes wraps to a new line and the cleared bar would stay on screen.
+#[derive(Debug)]
+struct Stderr(console::Term);
+
+impl TermLike for Stderr {
+    fn width(&self) -> u16 {
+        self.0.size().1
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        if !s.is_empty() && s.bytes().all(|b| b == b' ') {
+            return Ok(());
+        }
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> io::Result<()> {
+        self.0.flush()
     }
 }
 

@@ -175,7 +175,7 @@ impl Shell {
         let started = Instant::now();
         if let Some(call) = demo::parse_call(text) {
             let sf = call.map_err(ItemError::Message)?;
-            self.in_background(|ctx| flint::tpch::register(ctx, sf))?;
+            self.in_background(|ctx| demo::register(ctx, sf))?;
             let took = progress::elapsed(started.elapsed());
             self.note(format!(
                 "Generated TPC-H at scale factor {sf} in {took}: {}.",

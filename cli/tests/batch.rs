@@ -335,26 +335,40 @@ fn explain_shows_plans_instead_of_results() {
 
 #[test]
 fn ctrl_c_stops_a_batch_run_with_status_130() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::time::{Duration, Instant};
+
     let e = Env::new();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_query"))
+    let long = "SELECT count(*) FROM lineitem a, lineitem b WHERE a.l_tax + b.l_tax < 0";
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_query"))
         .env("HOME", e.dir.path())
         .args(["--threads=2", "--demo-scale", "0.01", "-c"])
-        .arg("SELECT count(*) FROM lineitem a, lineitem b WHERE a.l_tax + b.l_tax < 0; SELECT 1")
+        .arg(format!("SELECT 1 AS warm; {long}; SELECT 2 AS never"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let sent = std::time::Instant::now();
+    // Once the first result is out (the data is ready), the long one runs.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    while !first.ends_with("warm\n1\n") {
+        assert!(stdout.read_line(&mut first).unwrap() > 0, "{first}");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
     let took = sent.elapsed();
-    assert_eq!(out.status.code(), Some(130));
-    assert!(took < std::time::Duration::from_secs(2), "stopping took {took:?}");
-    assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Cancelled."));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(2), "stopping took {took:?}");
+    assert_eq!(rest, "");
+    assert!(stderr.contains("Cancelled."), "{stderr}");
 }
