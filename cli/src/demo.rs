@@ -32,9 +32,12 @@ impl Demo {
         }
     }
 
-    /// Whether the tables are still being generated.
-    pub fn is_pending(&self) -> bool {
-        self.pending.as_ref().is_some_and(|(_, h)| !h.is_finished())
+    /// The scale factor of the tables still being generated.
+    pub fn pending_scale(&self) -> Option<f64> {
+        self.pending
+            .as_ref()
+            .filter(|(_, h)| !h.is_finished())
+            .map(|(sf, _)| *sf)
     }
 
     /// Waits for the generation, if one was started and not yet waited

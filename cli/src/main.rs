@@ -105,9 +105,9 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     }
     if let Some(sf) = args.demo_scale() {
         shell.start_demo(sf);
-        if !args.quiet {
+        if interactive && !args.quiet {
             eprintln!(
-                "TPC-H at scale factor {sf}: {} (generating in memory)",
+                "Demo data: TPC-H at scale factor {sf} ({}), generated in memory",
                 flint::tpch::TABLES.join(", ")
             );
         }

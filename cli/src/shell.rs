@@ -212,8 +212,8 @@ impl Shell {
     }
 
     fn wait_for_demo(&mut self) -> Result<(), ItemError> {
-        if self.demo.is_pending() {
-            self.note("Generating the TPC-H tables...".to_string());
+        if let Some(sf) = self.demo.pending_scale() {
+            self.note(format!("Generating the TPC-H tables at scale factor {sf}..."));
         }
         if let Some((_, result)) = self.demo.wait() {
             result?;
