@@ -1,6 +1,7 @@
 //! The REPL driven through a pseudo-terminal: multi-line input, meta
 //! commands, Tab completion, Ctrl-C (clearing a line and cancelling a long
-//! query), errors that leave the session running, history and Ctrl-D.
+//! query), the progress bar, errors that leave the session running,
+//! history with Ctrl-R search, and Ctrl-D.
 
 use std::path::Path;
 use std::process::Command;
@@ -113,6 +114,15 @@ fn errors_leave_the_session_and_history_is_kept() {
     enter(&mut p, "SELECT 3 AS three;");
     p.exp_string("three\r\n3\r\n").unwrap();
     prompt(&mut p);
+    // Ctrl-R finds the statement again; Enter runs it.
+    p.send_control('r').unwrap();
+    p.send("AS thr").unwrap();
+    p.flush().unwrap();
+    p.exp_string("SELECT 3 AS three;").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("three\r\n3\r\n").unwrap();
+    prompt(&mut p);
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
     let history = std::fs::read_to_string(home.path().join(".flint_history")).unwrap();
@@ -134,7 +144,9 @@ fn ctrl_c_clears_the_line_and_cancels_a_long_query() {
     prompt(&mut p);
     // A query that runs for minutes unless cancelled.
     enter(&mut p, LONG_QUERY);
-    std::thread::sleep(Duration::from_millis(1500));
+    // After half a second the progress bar shows the stage and its tasks.
+    p.exp_regex(r"stage 1/2 \[ *\] 0/2 tasks").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     let pressed = Instant::now();
     p.send_control('c').unwrap();
     p.exp_string("Cancelled.").unwrap();
