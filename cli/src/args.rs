@@ -16,7 +16,10 @@ Examples:
   echo \"SELECT 1 AS one;\" | query --format markdown
 
 Inside the shell, \\? lists the meta-commands (\\d, \\timing, \\format, \\i, \\o, \\explain, \\q).
-Statements end with ';'. Ctrl-C cancels the running query, Ctrl-D exits.";
+Statements end with ';'. Ctrl-C cancels the running query, Ctrl-D exits.
+
+Exit status: 0 on success; 1 when a statement failed (reported on stderr as
+file:line:column); 2 for a bad command line; 130 after Ctrl-C.";
 
 /// Flint's SQL shell: an interactive REPL on a terminal, a batch runner
 /// otherwise.
