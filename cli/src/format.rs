@@ -159,6 +159,8 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
             writeln!(out, "| {} |", cells.join(" | "))?;
         }
     }
+    // A blank line keeps the next result's table apart.
+    writeln!(out)?;
     Ok(())
 }
 
@@ -217,7 +219,7 @@ mod tests {
     fn markdown_escapes_pipes_and_aligns_numbers() {
         assert_eq!(
             render(Format::Markdown),
-            "| n | s |\n|--:|---|\n| 1 | a\\|b |\n| NULL | NULL |\n"
+            "| n | s |\n|--:|---|\n| 1 | a\\|b |\n| NULL | NULL |\n\n"
         );
     }
 

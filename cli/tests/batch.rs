@@ -95,7 +95,7 @@ fn every_format() {
     );
     assert_eq!(
         out("markdown"),
-        "| n | s | x |\n|--:|---|--:|\n| 1 | a | 2.5 |\n| 2 | NULL | NULL |\n"
+        "| n | s | x |\n|--:|---|--:|\n| 1 | a | 2.5 |\n| 2 | NULL | NULL |\n\n"
     );
     let table = out("table");
     assert!(table.contains("│    n   ┆    s    ┆       x      │"), "{table}");
@@ -291,7 +291,7 @@ fn meta_commands_in_scripts() {
         arg(&out)
     );
     e.run(&["-q", "-c", &script]).success().stdout(
-        "name,type\nt,table\ncolumn_name,data_type,is_nullable\na,Int32,YES\nb,Utf8,YES\n| six |\n|--:|\n| 6 |\n",
+        "name,type\nt,table\ncolumn_name,data_type,is_nullable\na,Int32,YES\nb,Utf8,YES\n| six |\n|--:|\n| 6 |\n\n",
     );
     assert_eq!(std::fs::read_to_string(out).unwrap(), "five\n5\n");
 }
