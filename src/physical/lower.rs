@@ -545,17 +545,24 @@ fn tc_guard(iter: BoxIter<RecordBatch>, _tc: &Arc<crate::TaskContext>) -> Vec<Re
     iter.collect()
 }
 
-/// Ends a fallible batch stream at its first error, failing the task.
+/// Ends a fallible batch stream at its first error, failing the task, or
+/// as soon as the job is cancelled.
 fn stop_on_error(
     it: impl Iterator<Item = Result<RecordBatch>> + Send + 'static,
     tc: &Arc<crate::TaskContext>,
 ) -> BoxIter<RecordBatch> {
     let tc = Arc::clone(tc);
-    Box::new(it.map_while(move |r| match r {
-        Ok(b) => Some(b),
-        Err(e) => {
-            tc.fail(e);
-            None
+    Box::new(it.map_while(move |r| {
+        if tc.is_cancelled() {
+            tc.fail(crate::Error::Cancelled(tc.job_id()));
+            return None;
+        }
+        match r {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tc.fail(e);
+                None
+            }
         }
     }))
 }
