@@ -27,6 +27,7 @@ use crate::output::{Sink, is_broken_pipe};
 use crate::progress::{self, Progress};
 use crate::report::{self, Located, Source};
 use crate::split::{Item, split};
+use crate::table;
 
 /// How scripts nested with `\i` may go.
 const MAX_DEPTH: usize = 16;
@@ -300,11 +301,43 @@ impl Shell {
         }
     }
 
+    /// `\d NAME`: the columns of a table or view, with the SQL type names
+    /// the table headers use.
+    fn describe(&mut self, name: &str) -> Result<(), ItemError> {
+        self.wait_for_demo()?;
+        let started = Instant::now();
+        let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            Some(quoted) => quoted.to_string(),
+            None => name.to_lowercase(),
+        };
+        if !self.ctx.table_names().contains(&name) {
+            return Err(ItemError::Message(format!(
+                "table '{name}' not found; \\d lists the tables"
+            )));
+        }
+        let schema = self.ctx.table(&name)?.schema();
+        let column = |f: fn(&Field) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(schema.fields().iter().map(|x| f(x))))
+        };
+        let columns = vec![
+            column(|f| f.name().clone()),
+            column(|f| table::type_name(f.data_type())),
+            column(|f| if f.is_nullable() { "YES" } else { "NO" }.to_string()),
+        ];
+        let out = Arc::new(Schema::new(vec![
+            Field::new("column_name", DataType::Utf8, false),
+            Field::new("data_type", DataType::Utf8, false),
+            Field::new("is_nullable", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(Arc::clone(&out), columns).map_err(flint::Error::from)?;
+        self.print(&out, &[batch], started.elapsed())
+    }
+
     fn run_meta(&mut self, line: &str, keep_going: bool, outcome: &mut Outcome) -> Result<(), ItemError> {
         let on_off = |b: bool| if b { "on" } else { "off" };
         match meta::parse(line).map_err(ItemError::Message)? {
             Command::Tables => self.run_sql("SHOW TABLES")?,
-            Command::Describe(table) => self.run_sql(&format!("DESCRIBE {table}"))?,
+            Command::Describe(table) => self.describe(&table)?,
             Command::Timing(v) => {
                 self.settings.timing = v.unwrap_or(!self.settings.timing);
                 self.note(format!("Timing is {}.", on_off(self.settings.timing)));

@@ -291,7 +291,7 @@ fn meta_commands_in_scripts() {
         arg(&out)
     );
     e.run(&["-q", "-c", &script]).success().stdout(
-        "name,type\nt,table\ncolumn_name,data_type,is_nullable\na,Int32,YES\nb,Utf8,YES\n| six |\n|--:|\n| 6 |\n\n",
+        "name,type\nt,table\ncolumn_name,data_type,is_nullable\na,int,YES\nb,varchar,YES\n| six |\n|--:|\n| 6 |\n\n",
     );
     assert_eq!(std::fs::read_to_string(out).unwrap(), "five\n5\n");
 }
