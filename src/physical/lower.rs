@@ -362,11 +362,25 @@ impl<'a> Lowering<'a> {
                     let shared = self.ctx.broadcast(right_batch);
                     l.try_map_partitions_with_index(move |_, iter| {
                         let (shared, filter, schema) = (shared.clone(), filter.clone(), Arc::clone(&schema));
+                        // A left batch is joined a slice at a time (these join
+                        // types treat left rows independently), so one call
+                        // yields a few batches, not |left batch| x |right| rows,
+                        // and a cancelled job stops between slices.
+                        let tc = crate::TaskContext::get();
                         Ok(iter.flat_map(move |b| {
-                            match nested_loop_join(&b, shared.value(), jt, filter.as_deref(), &schema, bs) {
-                                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-                                Err(e) => vec![Err(e)],
-                            }
+                            let right = Arc::clone(shared.value());
+                            let (filter, schema, tc) = (filter.clone(), Arc::clone(&schema), tc.clone());
+                            let step = (4 * bs).div_ceil(right.num_rows().max(1)).max(1);
+                            (0..b.num_rows()).step_by(step).flat_map(move |start| {
+                                if let Some(tc) = tc.as_ref().filter(|tc| tc.is_cancelled()) {
+                                    return vec![Err(crate::Error::Cancelled(tc.job_id()))];
+                                }
+                                let slice = b.slice(start, step.min(b.num_rows() - start));
+                                match nested_loop_join(&slice, &right, jt, filter.as_deref(), &schema, bs) {
+                                    Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                                    Err(e) => vec![Err(e)],
+                                }
+                            })
                         }))
                     })
                 }
@@ -554,17 +568,24 @@ fn tc_guard(iter: BoxIter<RecordBatch>, _tc: &Arc<crate::TaskContext>) -> Vec<Re
     iter.collect()
 }
 
-/// Ends a fallible batch stream at its first error, failing the task.
+/// Ends a fallible batch stream at its first error, failing the task, or
+/// as soon as the job is cancelled.
 fn stop_on_error(
     it: impl Iterator<Item = Result<RecordBatch>> + Send + 'static,
     tc: &Arc<crate::TaskContext>,
 ) -> BoxIter<RecordBatch> {
     let tc = Arc::clone(tc);
-    Box::new(it.map_while(move |r| match r {
-        Ok(b) => Some(b),
-        Err(e) => {
-            tc.fail(e);
-            None
+    Box::new(it.map_while(move |r| {
+        if tc.is_cancelled() {
+            tc.fail(crate::Error::Cancelled(tc.job_id()));
+            return None;
+        }
+        match r {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tc.fail(e);
+                None
+            }
         }
     }))
 }

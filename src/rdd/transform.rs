@@ -10,7 +10,9 @@ use super::{BoxIter, Data, Rdd};
 use crate::error::Result;
 use crate::scheduler::{TaskContext, run_job};
 
-/// Stops at the first error and records it as the task's failure.
+/// Stops at the first error and records it as the task's failure; stops
+/// too once the job is cancelled, so that an operator that yields many
+/// items per input item (a join's fan-out) is not waited for.
 struct StopOnError<I> {
     inner: I,
     tc: Arc<TaskContext>,
@@ -19,6 +21,10 @@ struct StopOnError<I> {
 impl<U, I: Iterator<Item = Result<U>>> Iterator for StopOnError<I> {
     type Item = U;
     fn next(&mut self) -> Option<U> {
+        if self.tc.is_cancelled() {
+            self.tc.fail(crate::Error::Cancelled(self.tc.job_id()));
+            return None;
+        }
         match self.inner.next()? {
             Ok(v) => Some(v),
             Err(e) => {

@@ -112,6 +112,9 @@ pub trait JobListener: Send + Sync {
     fn on_job_start(&self, _job_id: usize, _action: &str, _num_stages: usize) {}
     /// A stage is about to run `num_tasks` tasks.
     fn on_stage_start(&self, _job_id: usize, _stage_id: usize, _name: &str, _num_tasks: usize) {}
+    /// A shuffle-map task stored its output: `records` rows for the next
+    /// stage (a progress bar's "rows processed").
+    fn on_shuffle_write(&self, _job_id: usize, _stage_id: usize, _partition: usize, _records: u64) {}
     /// A task finished, successfully or for good.
     fn on_task_end(&self, _job_id: usize, _stage_id: usize, _partition: usize, _ok: bool) {}
     /// A job ended.

@@ -216,7 +216,18 @@ impl Job<'_> {
                 }
                 let idx = stage_index[&st.stage_id];
                 let dep = Arc::clone(&st.dep);
-                let outcome = self.run_tasks(idx, &missing, &|tc, p| dep.run_map_task(p, tc))?;
+                let (session, listeners) = (self.session, self.listeners.clone());
+                let (job_id, stage_id, shuffle_id) = (self.job_id, st.stage_id, st.dep.shuffle_id());
+                let outcome = self.run_tasks(idx, &missing, &|tc, p| {
+                    dep.run_map_task(p, tc)?;
+                    if !listeners.is_empty() {
+                        let records = session.shuffle.stats(shuffle_id, &[p]).records;
+                        for l in &listeners {
+                            l.on_shuffle_write(job_id, stage_id, p, records);
+                        }
+                    }
+                    Ok(())
+                })?;
                 let shuffled = self.session.shuffle.stats(st.dep.shuffle_id(), &missing);
                 let m = &mut self.stage_metrics[idx];
                 m.shuffle_records_written += shuffled.records;
