@@ -4,6 +4,7 @@
 pub mod coercion;
 mod display;
 pub mod expr;
+mod expr_fn;
 pub mod expr_schema;
 pub mod plan;
 pub mod stats;
