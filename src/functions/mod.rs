@@ -1,9 +1,10 @@
 //! The built-in SQL functions: their names, the argument types they take and
 //! the type they return, and a builder per function for the DataFrame API
-//! (`sum(col("x"))`, `upper(col("s"))`, `when(cond, value)`). Evaluation
-//! lives with the physical operators (`physical::expr` for scalar
-//! functions, `physical::aggregate` for aggregates); this module is what
-//! the binder, the DataFrame API and the optimizer need.
+//! (`sum(col("x"))`, `upper(col("s"))`, `when(cond, value)`), plus
+//! user-defined functions ([`ScalarUdf`]). Evaluation lives with the
+//! physical operators (`physical::expr` for scalar functions,
+//! `physical::aggregate` for aggregates); this module is what the binder,
+//! the DataFrame API and the optimizer need.
 //!
 //! ```
 //! use flint::functions::{avg, count_star, sum, when};
@@ -23,8 +24,10 @@ use crate::error::Result;
 use crate::plan_err;
 
 mod builders;
+mod udf;
 
 pub use builders::*;
+pub use udf::{ScalarUdf, UdfImpl};
 
 /// Largest precision of `Decimal128`.
 pub const DECIMAL128_MAX_PRECISION: u8 = 38;

@@ -12,13 +12,15 @@
 //! front end built it. Errors carry no location: the binder adds the
 //! `line:column`, the DataFrame API reports when the plan is built.
 
+use std::sync::Arc;
+
 use arrow::datatypes::DataType;
 use datafusion_common::{Column, DFSchema, ScalarValue};
 
 use super::coercion::{cast_to, coerce_binary, common_type_of};
 use super::{AggregateCall, Expr, ExprSchema};
 use crate::error::{Error, Result};
-use crate::functions::{AggregateFunction, ScalarFunction};
+use crate::functions::{AggregateFunction, ScalarFunction, ScalarUdf};
 use crate::{not_supported, plan_err};
 
 /// What looking a column up in a schema found.
@@ -185,6 +187,7 @@ pub fn resolve_expr(expr: Expr, schema: &DFSchema) -> Result<Expr> {
         Expr::Cast(e, t) => cast(boxed(e)?, t, false, schema)?,
         Expr::TryCast(e, t) => cast(boxed(e)?, t, true, schema)?,
         Expr::ScalarFunction(f, args) => scalar_function(f, all(args)?, schema)?,
+        Expr::ScalarUdf(udf, args) => udf_call(udf, all(args)?, schema)?,
         Expr::Aggregate(call) => {
             let filter = call.filter.map(boxed).transpose()?;
             aggregate(call.func, all(call.args)?, call.distinct, filter, schema)?
@@ -375,6 +378,34 @@ pub fn scalar_function(func: ScalarFunction, args: Vec<Expr>, schema: &DFSchema)
         return Ok(Expr::Cast(Box::new(Expr::ScalarFunction(func, args)), t));
     }
     Ok(Expr::ScalarFunction(func, args))
+}
+
+/// A call of a user-defined function: as many arguments as it declares,
+/// each cast to the declared type.
+pub fn udf_call(udf: Arc<ScalarUdf>, args: Vec<Expr>, schema: &DFSchema) -> Result<Expr> {
+    let want = udf.arg_types();
+    if args.len() != want.len() {
+        plan_err!(
+            "{}() takes {} argument(s) ({}), got {}",
+            udf.name(),
+            want.len(),
+            want.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+            args.len()
+        );
+    }
+    let mut cast = Vec::with_capacity(args.len());
+    for (i, (a, t)) in args.into_iter().zip(want).enumerate() {
+        let have = a.get_type(schema)?;
+        if &have != t && have != DataType::Null && !arrow::compute::can_cast_types(&have, t) {
+            plan_err!(
+                "argument {} of {}() is {a} of type {have}, which cannot be cast to {t}",
+                i + 1,
+                udf.name()
+            );
+        }
+        cast.push(cast_to(a, t, schema)?);
+    }
+    Ok(Expr::ScalarUdf(udf, cast))
 }
 
 /// An aggregate call: one argument (none for `count(*)`), of a type the

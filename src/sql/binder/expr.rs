@@ -326,6 +326,12 @@ impl Binder<'_> {
                 _ => not_supported!("named or qualified-wildcard arguments in {name}(){}", at(e.span())),
             }
         }
+        if let Some(udf) = self.ctx.udf(&name) {
+            if star || distinct {
+                plan_err!("{name}() is a user-defined function: no * or DISTINCT{}", at(e.span()));
+            }
+            return resolve::udf_call(udf, bound, schema).map_err(|err| spanned(err, e.span()));
+        }
         if let Some(agg) = AggregateFunction::from_name(&name) {
             if star && agg != AggregateFunction::Count {
                 plan_err!("{name}(*) is not valid; only count(*){}", at(e.span()));
