@@ -106,11 +106,6 @@ impl SessionContext {
         self.state.catalog.list().into_iter().map(|(n, _)| n).collect()
     }
 
-    /// A DataFrame reading a registered table or view.
-    pub fn table(&self, name: &str) -> Result<DataFrame> {
-        self.sql(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))
-    }
-
     /// Registers a user-defined scalar function under `name`
     /// (case-insensitive, replacing one of the same name), callable from
     /// SQL like a built-in and from the DataFrame API through the returned

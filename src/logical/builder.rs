@@ -165,3 +165,44 @@ pub fn check_grouped(e: &Expr, schema: &DFSchema, what: &str) -> Result<()> {
         None => Ok(()),
     }
 }
+
+/// `SELECT select FROM input GROUP BY keys` (no HAVING, no ORDER BY): an
+/// `Aggregate` computing every aggregate call in `select`, then a
+/// `Projection` of `select` over it, each output named `names[i]`. `keys`
+/// and `select` are resolved against `input`; `what` names the select list
+/// in errors.
+pub fn aggregate_select(
+    input: LogicalPlan,
+    keys: Vec<Expr>,
+    select: Vec<Expr>,
+    names: &[String],
+    what: &str,
+) -> Result<LogicalPlan> {
+    let mut unique_keys: Vec<Expr> = Vec::new();
+    for k in keys {
+        let k = k.unalias().clone();
+        if has_aggregate(&k) {
+            plan_err!("aggregate functions are not allowed in GROUP BY: {k}");
+        }
+        if !unique_keys.contains(&k) {
+            unique_keys.push(k);
+        }
+    }
+    let mut aggs = Vec::new();
+    find_aggregates(&select, &mut aggs);
+    let agg = Aggregate::try_new(Arc::new(input), unique_keys.clone(), aggs.clone())?;
+    let agg_schema = Arc::clone(&agg.schema);
+    let exprs = select
+        .into_iter()
+        .zip(names)
+        .map(|(e, name)| {
+            let r = rewrite_over_aggregate(e, &unique_keys, &aggs, &agg_schema)?;
+            check_grouped(&r, &agg_schema, what)?;
+            Ok(if r.output_name() == *name { r } else { r.alias(name) })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LogicalPlan::Projection(Projection::try_new(
+        exprs,
+        Arc::new(LogicalPlan::Aggregate(agg)),
+    )?))
+}
