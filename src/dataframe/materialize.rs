@@ -74,7 +74,7 @@ impl DataFrame {
     /// ```
     pub fn persist(&self, level: StorageLevel) -> Result<DataFrame> {
         let rdd = self.rdd()?.persist(level);
-        let mut df = self.over_rdd(rdd.clone(), "cached");
+        let mut df = self.over_rdd(rdd.clone(), "cached")?;
         df.persisted = Some(rdd);
         Ok(df)
     }
@@ -170,12 +170,12 @@ impl DataFrame {
                 exchange(plan::Partitioning::Range(keys, n))?
             }
         };
-        Ok(self.over_rdd(rdd, "repartitioned"))
+        self.over_rdd(rdd, "repartitioned")
     }
 
     /// A frame scanning `rdd`, which computes this frame's rows: same
     /// columns, same relations, this plan's size estimates.
-    fn over_rdd(&self, rdd: Rdd<RecordBatch>, name: &str) -> DataFrame {
+    fn over_rdd(&self, rdd: Rdd<RecordBatch>, name: &str) -> Result<DataFrame> {
         let relations = self.plan.schema().iter().map(|(q, _)| q.cloned()).collect();
         let statistics = TableStatistics {
             num_rows: Some(estimate_rows(&self.plan) as u64),
@@ -184,12 +184,7 @@ impl DataFrame {
         let table = RddTable::new(rdd, self.schema())
             .with_relations(Some(relations))
             .with_statistics(statistics);
-        match self.ctx.read_table(name, Arc::new(table)) {
-            Ok(df) => df,
-            // The schema is this frame's own, so the scan cannot fail to
-            // build; keep the frame as it was if it somehow does.
-            Err(_) => self.clone(),
-        }
+        self.ctx.read_table(name, Arc::new(table))
     }
 }
 
