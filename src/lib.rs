@@ -1,8 +1,13 @@
 //! Flint: a SQL and DataFrame query engine on Spark-style RDD execution.
 //!
-//! Modules in pipeline order (the SQL front end arrives on top of these):
+//! Modules in pipeline order:
 //!
 //! - [`session`]: the [`SessionContext`], which owns everything below.
+//! - [`sql`] and [`dataframe`]: the two front doors, SQL text and the
+//!   DataFrame API (with [`functions`] and [`logical::col`]/[`logical::lit`]
+//!   to build expressions); both produce the same logical plans.
+//! - [`logical`], [`optimizer`], [`physical`]: plans, their rewrites, and
+//!   their lowering onto RDD stages; [`datasource`] holds the tables.
 //! - [`rdd`]: typed, lazy, partitioned datasets with their lineage,
 //!   partitioners, pair operations and shared variables.
 //! - [`shuffle`]: map outputs bucketed by (shuffle, map, reduce partition)
@@ -22,6 +27,18 @@
 //! let mut out = counts.collect().unwrap();
 //! out.sort();
 //! assert_eq!(out[0], ("be".to_string(), 2));
+//! ```
+//!
+//! The same count as a DataFrame:
+//!
+//! ```
+//! use flint::SessionContext;
+//! use flint::functions::count_star;
+//! use flint::logical::col;
+//! let ctx = SessionContext::new();
+//! let words = ctx.sql("SELECT * FROM (VALUES ('to'), ('be'), ('or'), ('not'), ('to'), ('be')) w(word)").unwrap();
+//! let counts = words.group_by(vec![col("word")]).agg(vec![count_star().alias("n")]).unwrap();
+//! assert_eq!(counts.count().unwrap(), 4);
 //! ```
 
 pub mod catalog;
@@ -44,7 +61,7 @@ pub mod sql;
 pub mod tpch;
 
 pub use config::{FaultInjection, SessionConfig};
-pub use dataframe::DataFrame;
+pub use dataframe::{DataFrame, JoinType};
 pub use error::{Error, Result, ResultExt};
 pub use rdd::{
     Accumulator, AccumulatorValue, Broadcast, HashPartitioner, PartitionKey, Partitioner, RangePartitioner, Rdd,

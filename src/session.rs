@@ -16,6 +16,8 @@ use crate::shuffle::{BlockCache, ShuffleStore};
 pub(crate) struct SessionState {
     pub config: SessionConfig,
     pub catalog: crate::catalog::Catalog,
+    /// User-defined scalar functions by lower-case name.
+    pub udfs: std::sync::RwLock<std::collections::HashMap<String, Arc<crate::functions::ScalarUdf>>>,
     pub settings: std::sync::RwLock<crate::config::SqlSettings>,
     pub scheduler: DagScheduler,
     pub shuffle: ShuffleStore,
@@ -122,6 +124,7 @@ impl SessionContext {
         let memory = MemoryPool::new(config.memory_limit);
         let state = SessionState {
             catalog: Default::default(),
+            udfs: Default::default(),
             settings: std::sync::RwLock::new(crate::config::SqlSettings::new(config.worker_threads)),
             scheduler: DagScheduler::new(&config)?,
             shuffle: ShuffleStore::new(Arc::clone(&memory)),

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::SessionContext;
@@ -11,9 +13,10 @@ use crate::config::SqlSettings;
 use crate::dataframe::DataFrame;
 use crate::datasource::{CsvOptions, CsvTable, JsonTable, MemTable, ParquetTable, TableProvider};
 use crate::error::Result;
-use crate::plan_err;
+use crate::functions::ScalarUdf;
 use crate::sql::execute::execute;
 use crate::sql::parse_sql;
+use crate::{invalid_arg, plan_err};
 
 impl SessionContext {
     /// Runs SQL. A query returns a lazy [`DataFrame`]; DDL and DML
@@ -103,8 +106,85 @@ impl SessionContext {
         self.state.catalog.list().into_iter().map(|(n, _)| n).collect()
     }
 
-    /// A DataFrame reading a registered table or view.
-    pub fn table(&self, name: &str) -> Result<DataFrame> {
-        self.sql(&format!("SELECT * FROM \"{}\"", name.replace('"', "\"\"")))
+    /// Registers a user-defined scalar function under `name`
+    /// (case-insensitive, replacing one of the same name), callable from
+    /// SQL like a built-in and from the DataFrame API through the returned
+    /// handle's [`ScalarUdf::call`]. `f` receives one array per argument,
+    /// cast to `arg_types`, and must return an array of `return_type` with
+    /// one value per row. An error or a panic in `f` fails the query with a
+    /// message naming the UDF. A UDF takes at least one argument.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow::array::{ArrayRef, AsArray, Int64Array};
+    /// use arrow::datatypes::{DataType, Int64Type};
+    /// use flint::SessionContext;
+    ///
+    /// let ctx = SessionContext::new();
+    /// ctx.register_udf("add_one", vec![DataType::Int64], DataType::Int64, |args: &[ArrayRef]| {
+    ///     let a = args[0].as_primitive::<Int64Type>();
+    ///     Ok(Arc::new(a.unary::<_, Int64Type>(|x| x + 1)) as ArrayRef)
+    /// })
+    /// .unwrap();
+    /// let batch = &ctx.sql("SELECT add_one(41) AS x").unwrap().collect().unwrap()[0];
+    /// assert_eq!(batch.column(0).as_primitive::<Int64Type>().value(0), 42);
+    /// ```
+    pub fn register_udf(
+        &self,
+        name: &str,
+        arg_types: Vec<DataType>,
+        return_type: DataType,
+        f: impl Fn(&[ArrayRef]) -> Result<ArrayRef> + Send + Sync + 'static,
+    ) -> Result<Arc<ScalarUdf>> {
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            invalid_arg!("a UDF name must be a non-empty identifier (letters, digits, _), got '{name}'");
+        }
+        if arg_types.is_empty() {
+            invalid_arg!("UDF {name} must take at least one argument");
+        }
+        let udf = Arc::new(ScalarUdf::new(name, arg_types, return_type, f));
+        self.state
+            .udfs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_lowercase(), Arc::clone(&udf));
+        Ok(udf)
+    }
+
+    /// The UDF registered under `name` (case-insensitive), if any.
+    ///
+    /// ```
+    /// use flint::SessionContext;
+    /// let ctx = SessionContext::new();
+    /// assert!(ctx.udf("nope").is_none());
+    /// ```
+    pub fn udf(&self, name: &str) -> Option<Arc<ScalarUdf>> {
+        self.state
+            .udfs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&name.to_lowercase())
+            .cloned()
+    }
+
+    /// Removes a UDF; returns whether it existed. Plans already built keep
+    /// their handle and still run.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow::datatypes::DataType;
+    /// use flint::SessionContext;
+    /// let ctx = SessionContext::new();
+    /// ctx.register_udf("same", vec![DataType::Int64], DataType::Int64, |a| Ok(Arc::clone(&a[0]))).unwrap();
+    /// assert!(ctx.deregister_udf("SAME"));
+    /// assert!(ctx.sql("SELECT same(1)").is_err());
+    /// ```
+    pub fn deregister_udf(&self, name: &str) -> bool {
+        self.state
+            .udfs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&name.to_lowercase())
+            .is_some()
     }
 }

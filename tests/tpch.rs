@@ -4,7 +4,9 @@
 //! environment sets `TPCH_SF` (e.g. `TPCH_SF=1 cargo test --release --test
 //! tpch -- --nocapture` for the official SF1 answers and timings).
 //! `TPCH_DIR` points at existing `<table>.parquet` files instead (e.g.
-//! written by `tpchgen-cli parquet -s 1`).
+//! written by `tpchgen-cli parquet -s 1`). A checkout that does not sit
+//! beside `shared/` (a git worktree elsewhere) points at it with
+//! `FLINT_SHARED_DIR`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +14,10 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use flint::{SessionConfig, SessionContext};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpch")
+    match std::env::var_os("FLINT_SHARED_DIR") {
+        Some(dir) => PathBuf::from(dir).join("tpch"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tpch"),
+    }
 }
 
 fn scale() -> String {
@@ -82,7 +87,8 @@ fn run_query(ctx: &SessionContext, n: usize) -> Result<(), String> {
 fn tpch_all_queries_match_the_reference_answers() {
     assert!(
         shared().join("queries").exists(),
-        "TPC-H queries not found at {} (the shared/ folder must sit beside the repository)",
+        "TPC-H queries not found at {} (the shared/ folder must sit beside the repository, \
+         or FLINT_SHARED_DIR name it)",
         shared().display()
     );
     let sf: f64 = scale().parse().expect("TPCH_SF must be a number");

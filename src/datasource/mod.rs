@@ -7,6 +7,8 @@
 //! - [`csv`]: delimited text, with schema inference.
 //! - [`json`]: newline-delimited JSON, with schema inference.
 //! - [`memory`]: batches held in memory (`CREATE TABLE`, registered batches).
+//! - [`rdd`]: an RDD of batches (DataFrames made from RDDs, cached or
+//!   repartitioned frames).
 //!
 //! The file formats share the listing of a path (file, directory or glob) and
 //! the reading of line-aligned splits of text files.
@@ -18,6 +20,7 @@ mod listing;
 pub mod memory;
 pub mod parquet;
 mod pruning;
+pub mod rdd;
 mod split;
 
 pub use self::csv::{CsvOptions, CsvTable};
@@ -25,6 +28,7 @@ pub use self::functions::{table_for_path, table_function};
 pub use self::json::{JsonOptions, JsonTable};
 pub use self::memory::MemTable;
 pub use self::parquet::ParquetTable;
+pub use self::rdd::RddTable;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -100,6 +104,15 @@ pub trait TableProvider: Send + Sync + Debug {
     /// Size estimates.
     fn statistics(&self) -> TableStatistics {
         TableStatistics::default()
+    }
+
+    /// The relation each column belongs to, for tables standing for the
+    /// result of a plan whose columns came from several relations (a cached
+    /// join keeps `t.a` and `u.a` apart). `None` (the default): every
+    /// column is qualified by the name the table is scanned under. See
+    /// [`RddTable::with_relations`] for an example.
+    fn column_relations(&self) -> Option<Vec<Option<datafusion_common::TableReference>>> {
+        None
     }
 
     /// The batches of a scan, as an RDD. Output batches have the projected

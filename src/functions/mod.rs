@@ -1,7 +1,20 @@
 //! The built-in SQL functions: their names, the argument types they take and
-//! the type they return. Evaluation lives with the physical operators
-//! (`physical::expr` for scalar functions, `physical::aggregate` for
-//! aggregates); this module is what the binder and the optimizer need.
+//! the type they return, and a builder per function for the DataFrame API
+//! (`sum(col("x"))`, `upper(col("s"))`, `when(cond, value)`), plus
+//! user-defined functions ([`ScalarUdf`]). Evaluation lives with the
+//! physical operators (`physical::expr` for scalar functions,
+//! `physical::aggregate` for aggregates); this module is what the binder,
+//! the DataFrame API and the optimizer need.
+//!
+//! ```
+//! use flint::functions::{avg, count_star, sum, when};
+//! use flint::logical::{col, lit};
+//! let total = sum(col("price") * (lit(1) - col("discount"))).alias("revenue");
+//! assert_eq!(total.to_string(), "sum(price * (1 - discount)) AS revenue");
+//! let bucket = when(col("qty").gt(lit(10)), lit("bulk")).otherwise(lit("retail"));
+//! assert!(bucket.to_string().starts_with("CASE WHEN"));
+//! # let _ = (avg(col("x")), count_star());
+//! ```
 
 use std::fmt;
 
@@ -9,6 +22,12 @@ use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::Result;
 use crate::plan_err;
+
+mod builders;
+mod udf;
+
+pub use builders::*;
+pub use udf::{ScalarUdf, UdfImpl};
 
 /// Largest precision of `Decimal128`.
 pub const DECIMAL128_MAX_PRECISION: u8 = 38;

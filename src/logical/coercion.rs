@@ -101,13 +101,18 @@ pub fn common_type_of<'a>(types: impl IntoIterator<Item = &'a DataType>) -> Opti
         .try_fold(DataType::Null, |acc, t| common_type(&acc, t))
 }
 
-/// Casts `e` to `t` unless it already has that type.
+/// Casts `e` to `t` unless it already has that type; an error when no
+/// cast between the types exists (found now rather than when the plan is
+/// lowered).
 pub fn cast_to(e: Expr, t: &DataType, schema: &DFSchema) -> Result<Expr> {
-    if &e.get_type(schema)? == t {
-        Ok(e)
-    } else {
-        Ok(Expr::Cast(Box::new(e), t.clone()))
+    let from = e.get_type(schema)?;
+    if &from == t {
+        return Ok(e);
     }
+    if !arrow::compute::can_cast_types(&from, t) {
+        plan_err!("cannot cast {e} from {from} to {t}");
+    }
+    Ok(Expr::Cast(Box::new(e), t.clone()))
 }
 
 /// Builds `left op right` with the casts its operator needs, or a clear

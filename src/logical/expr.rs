@@ -8,7 +8,7 @@ use arrow::datatypes::DataType;
 use datafusion_common::{Column, ScalarValue};
 
 use super::plan::LogicalPlan;
-use crate::functions::{AggregateFunction, ScalarFunction};
+use crate::functions::{AggregateFunction, ScalarFunction, ScalarUdf};
 
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -202,6 +202,8 @@ pub enum Expr {
     TryCast(Box<Expr>, DataType),
     /// A scalar function call.
     ScalarFunction(ScalarFunction, Vec<Expr>),
+    /// A call of a user-defined scalar function.
+    ScalarUdf(Arc<ScalarUdf>, Vec<Expr>),
     /// An aggregate call.
     Aggregate(AggregateCall),
     /// `(SELECT ...)` returning one value.
@@ -451,6 +453,11 @@ impl fmt::Display for Expr {
             Expr::TryCast(e, t) => write!(f, "TRY_CAST({e} AS {t})"),
             Expr::ScalarFunction(func, args) => {
                 write!(f, "{}(", func.name())?;
+                fmt_list(f, args)?;
+                f.write_str(")")
+            }
+            Expr::ScalarUdf(udf, args) => {
+                write!(f, "{}(", udf.name())?;
                 fmt_list(f, args)?;
                 f.write_str(")")
             }

@@ -57,6 +57,7 @@ impl ExprSchema for Expr {
                 let types = args.iter().map(|a| a.get_type(schema)).collect::<Result<Vec<_>>>()?;
                 f.return_type(&types)?
             }
+            Expr::ScalarUdf(udf, _) => udf.return_type().clone(),
             Expr::Aggregate(call) => {
                 let arg = call.args.first().map(|a| a.get_type(schema)).transpose()?;
                 call.func.return_type(arg.as_ref())?

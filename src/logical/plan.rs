@@ -102,7 +102,21 @@ impl TableScan {
                 })
                 .collect::<Result<_>>()?,
         };
-        let schema = DFSchema::try_from_qualified_schema(table_name.clone(), &arrow::datatypes::Schema::new(fields))?;
+        let schema = match source.column_relations() {
+            None => DFSchema::try_from_qualified_schema(table_name.clone(), &arrow::datatypes::Schema::new(fields))?,
+            Some(relations) => {
+                let relation = |i: usize| relations.get(i).cloned().flatten();
+                let qualified = match &projection {
+                    None => fields
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, f)| (relation(i), Arc::new(f)))
+                        .collect(),
+                    Some(p) => p.iter().zip(fields).map(|(&i, f)| (relation(i), Arc::new(f))).collect(),
+                };
+                DFSchema::new_with_metadata(qualified, Default::default())?
+            }
+        };
         Ok(Self {
             table_name,
             source,

@@ -82,7 +82,7 @@ impl TreeNode for Expr {
                 .chain(when_then.iter().flat_map(|(w, t)| [w, t]))
                 .chain(else_expr.iter().map(|b| b.as_ref()))
                 .collect(),
-            Expr::ScalarFunction(_, args) => args.iter().collect(),
+            Expr::ScalarFunction(_, args) | Expr::ScalarUdf(_, args) => args.iter().collect(),
             Expr::Aggregate(call) => call.args.iter().chain(call.filter.iter().map(|b| b.as_ref())).collect(),
         };
         children.into_iter().apply_until_stop(f)
@@ -157,6 +157,7 @@ impl TreeNode for Expr {
             Expr::ScalarFunction(func, args) => args
                 .map_elements(f)?
                 .update_data(|args| Expr::ScalarFunction(func, args)),
+            Expr::ScalarUdf(udf, args) => args.map_elements(f)?.update_data(|args| Expr::ScalarUdf(udf, args)),
             Expr::Aggregate(AggregateCall {
                 func,
                 args,

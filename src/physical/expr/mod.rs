@@ -19,6 +19,7 @@
 //! - `select` and `case`: evaluation on subsets of rows, so that a branch
 //!   not taken is never evaluated (and cannot fail);
 //! - `functions/`: the built-in scalar functions, by theme;
+//! - `udf`: calls of user-defined functions, with their failures caught;
 //! - `coerce`: casts that make operand types agree for the kernels;
 //! - `planner`: the lowering itself, and constant evaluation for the
 //!   optimizer.
@@ -48,6 +49,7 @@ mod planner;
 mod select;
 #[cfg(test)]
 mod test_util;
+mod udf;
 mod unary;
 
 pub use column::{ColumnExpr, LiteralExpr};

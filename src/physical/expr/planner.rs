@@ -18,6 +18,7 @@ use super::functions::create_function;
 use super::in_list::InListExpr;
 use super::like::LikeExpr;
 use super::logic::LogicExpr;
+use super::udf::UdfExpr;
 use super::unary::{IsNullExpr, NegativeExpr, NotExpr};
 use super::{ColumnarValue, PhysicalExprRef};
 use crate::error::{Error, Result};
@@ -90,6 +91,9 @@ pub fn evaluate_constant(expr: &Expr) -> Result<Option<ScalarValue>> {
             | Expr::InSubquery { .. }
             | Expr::Exists { .. } => true,
             Expr::ScalarFunction(f, _) => *f == ScalarFunction::Random,
+            // User code may be non-deterministic or fail: never run it
+            // while planning.
+            Expr::ScalarUdf(..) => true,
             _ => false,
         };
         if stop {
@@ -193,6 +197,10 @@ fn lower(expr: &Expr, schema: &DFSchema) -> Result<PhysicalExprRef> {
                 .transpose()?;
             create_function(*f, args, logical_args, lazy)?
         }
+        Expr::ScalarUdf(udf, args) => {
+            let args = args.iter().map(boxed).collect::<Result<Vec<_>>>()?;
+            Arc::new(UdfExpr::try_new(Arc::clone(udf), args)?)
+        }
         Expr::Aggregate(_) => internal_err!("aggregate `{expr}` must be planned by the aggregate operator"),
         Expr::OuterColumn(..) => internal_err!("outer column `{expr}` must be decorrelated before execution"),
         Expr::ScalarSubquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
@@ -226,7 +234,7 @@ fn can_fail(expr: &Expr) -> bool {
     let _ = expr.apply(|e| {
         fails = match e {
             Expr::Binary(_, op, _) => matches!(op, Operator::Divide | Operator::Modulo),
-            Expr::Cast(..) => true,
+            Expr::Cast(..) | Expr::ScalarUdf(..) => true,
             Expr::ScalarFunction(f, _) => !matches!(
                 f,
                 Upper

@@ -6,11 +6,12 @@ use arrow::datatypes::DataType;
 use datafusion_common::{Column, DFSchemaRef, ScalarValue, TableReference};
 use sqlparser::ast::{self, BinaryOperator, Spanned, UnaryOperator};
 
-use super::{Binder, at};
+use super::{Binder, at, spanned};
 use crate::error::Result;
 use crate::functions::{AggregateFunction, ScalarFunction};
-use crate::logical::coercion::{cast_to, coerce_binary, common_type_of};
-use crate::logical::{AggregateCall, Expr, ExprSchema, Operator, Subquery};
+use crate::logical::coercion::{cast_to, coerce_binary};
+use crate::logical::resolve::{self, ColumnLookup};
+use crate::logical::{Expr, ExprSchema, Operator, Subquery};
 use crate::sql::parser::normalize_ident;
 use crate::sql::types::{parse_interval, parse_number, sql_to_arrow_type};
 use crate::{not_supported, plan_err};
@@ -64,12 +65,9 @@ impl Binder<'_> {
             S::UnaryOp { op, expr } => {
                 let inner = self.bind_expr(expr, schema)?;
                 match op {
-                    UnaryOperator::Not => Expr::Not(Box::new(cast_to(inner, &DataType::Boolean, schema)?)),
+                    UnaryOperator::Not => resolve::not(inner, schema)?,
                     UnaryOperator::Plus => inner,
-                    UnaryOperator::Minus => match inner {
-                        Expr::Literal(v) => Expr::Literal(negate_literal(v, e)?),
-                        other => Expr::Negative(Box::new(other)),
-                    },
+                    UnaryOperator::Minus => resolve::negate(inner).map_err(|err| spanned(err, e.span()))?,
                     other => not_supported!("the unary operator {other}{}", at(e.span())),
                 }
             }
@@ -96,22 +94,7 @@ impl Binder<'_> {
                 let x = self.bind_expr(expr, schema)?;
                 let lo = self.bind_expr(low, schema)?;
                 let hi = self.bind_expr(high, schema)?;
-                let types = [x.get_type(schema)?, lo.get_type(schema)?, hi.get_type(schema)?];
-                let Some(t) = common_type_of(types.iter()) else {
-                    plan_err!(
-                        "cannot compare {} with {} and {} in BETWEEN{}",
-                        types[0],
-                        types[1],
-                        types[2],
-                        at(e.span())
-                    );
-                };
-                Expr::Between {
-                    expr: Box::new(cast_to(x, &t, schema)?),
-                    negated: *negated,
-                    low: Box::new(cast_to(lo, &t, schema)?),
-                    high: Box::new(cast_to(hi, &t, schema)?),
-                }
+                resolve::between(x, lo, hi, *negated, schema).map_err(|err| spanned(err, e.span()))?
             }
             S::InList { expr, list, negated } => {
                 let x = self.bind_expr(expr, schema)?;
@@ -119,21 +102,7 @@ impl Binder<'_> {
                     .iter()
                     .map(|i| self.bind_expr(i, schema))
                     .collect::<Result<Vec<_>>>()?;
-                let mut types = vec![x.get_type(schema)?];
-                for i in &items {
-                    types.push(i.get_type(schema)?);
-                }
-                let Some(t) = common_type_of(types.iter()) else {
-                    plan_err!("the values of IN do not have a common type with {expr}{}", at(e.span()));
-                };
-                Expr::InList {
-                    expr: Box::new(cast_to(x, &t, schema)?),
-                    list: items
-                        .into_iter()
-                        .map(|i| cast_to(i, &t, schema))
-                        .collect::<Result<_>>()?,
-                    negated: *negated,
-                }
+                resolve::in_list(x, items, *negated, schema).map_err(|err| spanned(err, e.span()))?
             }
             S::Like {
                 negated,
@@ -154,11 +123,6 @@ impl Binder<'_> {
                 }
                 let x = self.bind_expr(expr, schema)?;
                 let p = self.bind_expr(pattern, schema)?;
-                let t = match x.get_type(schema)? {
-                    t @ (DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => t,
-                    DataType::Null => DataType::Utf8,
-                    other => plan_err!("LIKE needs a string, but {expr} is {other}{}", at(e.span())),
-                };
                 let escape = match escape_char {
                     None => None,
                     Some(v) => match &v.value {
@@ -166,13 +130,8 @@ impl Binder<'_> {
                         other => plan_err!("ESCAPE must be a single character, got {other}{}", at(e.span())),
                     },
                 };
-                Expr::Like {
-                    negated: *negated,
-                    expr: Box::new(x),
-                    pattern: Box::new(cast_to(p, &t, schema)?),
-                    case_insensitive: matches!(e, S::ILike { .. }),
-                    escape,
-                }
+                let case_insensitive = matches!(e, S::ILike { .. });
+                resolve::like(x, p, *negated, case_insensitive, escape, schema).map_err(|err| spanned(err, e.span()))?
             }
             S::Case {
                 operand,
@@ -192,10 +151,8 @@ impl Binder<'_> {
                 }
                 let x = self.bind_expr(expr, schema)?;
                 let t = sql_to_arrow_type(data_type)?;
-                match kind {
-                    ast::CastKind::TryCast | ast::CastKind::SafeCast => Expr::TryCast(Box::new(x), t),
-                    _ => Expr::Cast(Box::new(x), t),
-                }
+                let safe = matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast);
+                resolve::cast(x, t, safe, schema).map_err(|err| spanned(err, e.span()))?
             }
             S::Extract { field, expr, .. } => {
                 let x = self.bind_expr(expr, schema)?;
@@ -327,57 +284,15 @@ impl Binder<'_> {
         e: &ast::Expr,
     ) -> Result<Expr> {
         let operand = operand.map(|o| self.bind_expr(o, schema)).transpose()?;
-        let mut whens = Vec::new();
-        let mut thens = Vec::new();
+        let mut when_then = Vec::new();
         for c in conditions {
-            whens.push(self.bind_expr(&c.condition, schema)?);
-            thens.push(self.bind_expr(&c.result, schema)?);
+            when_then.push((
+                self.bind_expr(&c.condition, schema)?,
+                self.bind_expr(&c.result, schema)?,
+            ));
         }
         let else_expr = else_result.map(|x| self.bind_expr(x, schema)).transpose()?;
-        let mut result_types = thens.iter().map(|t| t.get_type(schema)).collect::<Result<Vec<_>>>()?;
-        if let Some(x) = &else_expr {
-            result_types.push(x.get_type(schema)?);
-        }
-        let Some(rt) = common_type_of(result_types.iter()) else {
-            plan_err!(
-                "the branches of CASE have no common type ({result_types:?}){}",
-                at(e.span())
-            );
-        };
-        let (operand, whens) = match operand {
-            None => (
-                None,
-                whens
-                    .into_iter()
-                    .map(|w| cast_to(w, &DataType::Boolean, schema))
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-            Some(o) => {
-                let mut types = vec![o.get_type(schema)?];
-                for w in &whens {
-                    types.push(w.get_type(schema)?);
-                }
-                let Some(t) = common_type_of(types.iter()) else {
-                    plan_err!("CASE operand and WHEN values have no common type{}", at(e.span()));
-                };
-                (
-                    Some(Box::new(cast_to(o, &t, schema)?)),
-                    whens
-                        .into_iter()
-                        .map(|w| cast_to(w, &t, schema))
-                        .collect::<Result<_>>()?,
-                )
-            }
-        };
-        Ok(Expr::Case {
-            operand,
-            when_then: whens
-                .into_iter()
-                .zip(thens)
-                .map(|(w, t)| Ok((w, cast_to(t, &rt, schema)?)))
-                .collect::<Result<_>>()?,
-            else_expr: else_expr.map(|x| cast_to(x, &rt, schema).map(Box::new)).transpose()?,
-        })
+        resolve::case(operand, when_then, else_expr, schema).map_err(|err| spanned(err, e.span()))
     }
 
     fn bind_function(&mut self, f: &ast::Function, schema: &DFSchemaRef, e: &ast::Expr) -> Result<Expr> {
@@ -411,6 +326,12 @@ impl Binder<'_> {
                 _ => not_supported!("named or qualified-wildcard arguments in {name}(){}", at(e.span())),
             }
         }
+        if let Some(udf) = self.ctx.udf(&name) {
+            if star || distinct {
+                plan_err!("{name}() is a user-defined function: no * or DISTINCT{}", at(e.span()));
+            }
+            return resolve::udf_call(udf, bound, schema).map_err(|err| spanned(err, e.span()));
+        }
         if let Some(agg) = AggregateFunction::from_name(&name) {
             if star && agg != AggregateFunction::Count {
                 plan_err!("{name}(*) is not valid; only count(*){}", at(e.span()));
@@ -418,20 +339,9 @@ impl Binder<'_> {
             if !star && bound.len() != 1 {
                 plan_err!("{name}() takes one argument, got {}{}", bound.len(), at(e.span()));
             }
-            let filter = f
-                .filter
-                .as_ref()
-                .map(|x| self.bind_expr(x, schema).map(Box::new))
-                .transpose()?;
-            let arg_type = bound.first().map(|a| a.get_type(schema)).transpose()?;
-            agg.return_type(arg_type.as_ref())
-                .map_err(|err| err.context(at(e.span()).trim().to_string()))?;
-            return Ok(Expr::Aggregate(AggregateCall {
-                func: agg,
-                args: bound,
-                distinct,
-                filter,
-            }));
+            let filter = f.filter.as_ref().map(|x| self.bind_expr(x, schema)).transpose()?;
+            return resolve::aggregate(agg, bound, distinct, filter, schema)
+                .map_err(|err| err.context(at(e.span()).trim().to_string()));
         }
         if star {
             plan_err!("{name}(*) is not valid{}", at(e.span()));
@@ -453,23 +363,7 @@ impl Binder<'_> {
             };
             plan_err!("unknown function {name}(){}{hint}", at(e.span()));
         };
-        let bound = coerce_function_args(func, bound, schema)?;
-        let types = bound.iter().map(|a| a.get_type(schema)).collect::<Result<Vec<_>>>()?;
-        func.return_type(&types)?;
-        // round/trunc of a decimal to `d` places has scale `d`, as in
-        // PostgreSQL and DuckDB.
-        if let (
-            ScalarFunction::Round | ScalarFunction::Trunc,
-            Some(DataType::Decimal128(p, s)),
-            Some(Expr::Literal(ScalarValue::Int64(Some(d)))),
-        ) = (func, types.first(), bound.get(1))
-            && *d >= 0
-            && (*d as i8) < *s
-        {
-            let t = DataType::Decimal128(*p, *d as i8);
-            return Ok(Expr::Cast(Box::new(Expr::ScalarFunction(func, bound)), t));
-        }
-        Ok(Expr::ScalarFunction(func, bound))
+        resolve::scalar_function(func, bound, schema)
     }
 
     fn bind_subquery(&mut self, q: &ast::Query, schema: &DFSchemaRef) -> Result<Subquery> {
@@ -494,17 +388,17 @@ impl Binder<'_> {
         schema: &DFSchemaRef,
     ) -> Result<Expr> {
         let name = normalize_ident(id);
-        let col = Column::new(relation.clone(), &name);
-        match schema.qualified_field_from_column(&col) {
-            Ok(_) => return Ok(Expr::Column(resolve_qualifier(schema, col))),
-            Err(err) if err.to_string().contains("mbiguous") => {
+        let col = Column::new(relation, &name);
+        match resolve::lookup_column(schema, &col) {
+            ColumnLookup::Found(c) => return Ok(Expr::Column(c)),
+            ColumnLookup::Ambiguous => {
                 plan_err!(
                     "column reference '{}' is ambiguous{}; qualify it with a table name",
                     col.flat_name(),
                     at(id.span)
                 )
             }
-            Err(_) => {}
+            ColumnLookup::Missing => {}
         }
         // Correlated reference: look in enclosing queries, innermost first.
         for (depth, outer) in self.outer.iter().enumerate().rev() {
@@ -520,20 +414,7 @@ impl Binder<'_> {
                 return Ok(e);
             }
         }
-        let candidates: Vec<String> = schema
-            .iter()
-            .map(|(q, f)| match q {
-                Some(q) if relation.is_some() => format!("{q}.{}", f.name()),
-                _ => f.name().clone(),
-            })
-            .collect();
-        let hint = crate::sql::closest(&col.flat_name(), &candidates);
-        let hint = if hint.is_empty() {
-            String::new()
-        } else {
-            format!("; did you mean {}?", hint.join(", "))
-        };
-        plan_err!("column '{}' not found{}{hint}", col.flat_name(), at(id.span))
+        Err(resolve::unknown_column(&col, schema, &at(id.span), false))
     }
 }
 
@@ -576,31 +457,4 @@ fn bind_value(v: &ast::Value, e: &ast::Expr) -> Result<Expr> {
         ast::Value::Null => ScalarValue::Null,
         other => not_supported!("the literal {other}{}", at(e.span())),
     }))
-}
-
-fn negate_literal(v: ScalarValue, e: &ast::Expr) -> Result<ScalarValue> {
-    Ok(match v {
-        ScalarValue::Int64(Some(i)) => ScalarValue::Int64(Some(-i)),
-        ScalarValue::Float64(Some(f)) => ScalarValue::Float64(Some(-f)),
-        ScalarValue::Decimal128(Some(d), p, s) => ScalarValue::Decimal128(Some(-d), p, s),
-        ScalarValue::IntervalMonthDayNano(Some(i)) => ScalarValue::IntervalMonthDayNano(Some(
-            arrow::datatypes::IntervalMonthDayNano::new(-i.months, -i.days, -i.nanoseconds),
-        )),
-        ScalarValue::Null => ScalarValue::Null,
-        other => plan_err!("cannot negate {other}{}", at(e.span())),
-    })
-}
-
-/// Casts for functions whose arguments must share a type.
-fn coerce_function_args(func: ScalarFunction, args: Vec<Expr>, schema: &DFSchemaRef) -> Result<Vec<Expr>> {
-    match func {
-        ScalarFunction::Coalesce | ScalarFunction::Nullif | ScalarFunction::Greatest | ScalarFunction::Least => {
-            let types = args.iter().map(|a| a.get_type(schema)).collect::<Result<Vec<_>>>()?;
-            let Some(t) = common_type_of(types.iter()) else {
-                plan_err!("the arguments of {func}() have no common type: {types:?}");
-            };
-            args.into_iter().map(|a| cast_to(a, &t, schema)).collect()
-        }
-        _ => Ok(args),
-    }
 }

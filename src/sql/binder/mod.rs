@@ -16,7 +16,7 @@ use sqlparser::tokenizer::Span;
 
 use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::logical::{Expr, Limit, LogicalPlan, SortExpr, SubqueryAlias, Union};
+use crate::logical::{Expr, Limit, LogicalPlan, SortExpr, SubqueryAlias, Union, builder};
 use crate::sql::parser::normalize_ident;
 use crate::{SessionContext, not_supported, plan_err};
 
@@ -26,6 +26,17 @@ pub(crate) fn at(span: Span) -> String {
         String::new()
     } else {
         format!(" at line {}, column {}", span.start.line, span.start.column)
+    }
+}
+
+/// `err` with the place of `span` appended to its message (errors from the
+/// shared resolution rules carry no location of their own).
+pub(crate) fn spanned(err: crate::Error, span: Span) -> crate::Error {
+    match err {
+        crate::Error::Plan { message } => crate::Error::Plan {
+            message: format!("{message}{}", at(span)),
+        },
+        other => other,
     }
 }
 
@@ -129,11 +140,11 @@ impl<'a> Binder<'a> {
             ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
             other => not_supported!("{op} {other}"),
         };
-        let (left, right) = self::select::coerce_union_inputs(left, right, span)?;
+        let (left, right) = builder::coerce_union_inputs(left, right).map_err(|err| spanned(err, span))?;
         match op {
             ast::SetOperator::Union => {
                 let u = LogicalPlan::Union(Union::try_new(vec![Arc::new(left), Arc::new(right)])?);
-                if all { Ok(u) } else { select::distinct(u) }
+                if all { Ok(u) } else { builder::distinct(u) }
             }
             ast::SetOperator::Intersect | ast::SetOperator::Except | ast::SetOperator::Minus => {
                 if all {
@@ -144,7 +155,7 @@ impl<'a> Binder<'a> {
                 } else {
                     datafusion_common::JoinType::LeftAnti
                 };
-                select::set_join(left, right, join_type)
+                builder::set_join(left, right, join_type)
             }
         }
     }

@@ -3,99 +3,21 @@
 
 use std::sync::Arc;
 
-use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::{Column, DFSchema, DFSchemaRef, JoinType};
 use sqlparser::ast::{self, Spanned};
-use sqlparser::tokenizer::Span;
 
 use super::{Binder, at, sort_expr};
 use crate::error::Result;
+use crate::logical::builder::{
+    check_grouped, column_of, distinct, find_aggregates, has_aggregate, rewrite_over_aggregate,
+};
 use crate::logical::coercion::{cast_to, common_type_of};
+use crate::logical::resolve::{ColumnLookup, lookup_column};
 use crate::logical::{
     Aggregate, EmptyRelation, Expr, ExprSchema, Filter, Join, LogicalPlan, Projection, Sort, SortExpr, Values,
 };
 use crate::sql::parser::normalize_ident;
 use crate::{not_supported, plan_err};
-
-/// A reference to output column `i` of `plan`.
-pub(crate) fn column_of(schema: &DFSchema, i: usize) -> Expr {
-    let (q, f) = schema.qualified_field(i);
-    Expr::Column(Column::new(q.cloned(), f.name()))
-}
-
-/// `SELECT DISTINCT *` over a plan: group by every column.
-pub(crate) fn distinct(plan: LogicalPlan) -> Result<LogicalPlan> {
-    let schema = Arc::clone(plan.schema());
-    let keys = (0..schema.fields().len()).map(|i| column_of(&schema, i)).collect();
-    Ok(LogicalPlan::Aggregate(Aggregate::try_new(
-        Arc::new(plan),
-        keys,
-        vec![],
-    )?))
-}
-
-/// `INTERSECT` / `EXCEPT` (distinct) as a semi / anti join on all columns,
-/// with NULLs matching NULLs as set operations require.
-pub(crate) fn set_join(left: LogicalPlan, right: LogicalPlan, join_type: JoinType) -> Result<LogicalPlan> {
-    let left = distinct(left)?;
-    let (ls, rs) = (Arc::clone(left.schema()), Arc::clone(right.schema()));
-    // Requalify the right side so that equal names on both sides stay apart.
-    let right = LogicalPlan::SubqueryAlias(crate::logical::SubqueryAlias::try_new(Arc::new(right), "__set_rhs")?);
-    let rs2 = Arc::clone(right.schema());
-    let on = (0..ls.fields().len())
-        .map(|i| (column_of(&ls, i), column_of(&rs2, i)))
-        .collect();
-    let _ = rs;
-    Ok(LogicalPlan::Join(Join::try_new(
-        Arc::new(left),
-        Arc::new(right),
-        on,
-        None,
-        join_type,
-        true,
-    )?))
-}
-
-/// Casts the columns of two set-operation inputs to common types.
-pub(crate) fn coerce_union_inputs(
-    left: LogicalPlan,
-    right: LogicalPlan,
-    span: Span,
-) -> Result<(LogicalPlan, LogicalPlan)> {
-    let (ls, rs) = (Arc::clone(left.schema()), Arc::clone(right.schema()));
-    if ls.fields().len() != rs.fields().len() {
-        plan_err!(
-            "set operation inputs have {} and {} columns{}",
-            ls.fields().len(),
-            rs.fields().len(),
-            at(span)
-        );
-    }
-    let mut types = Vec::new();
-    for i in 0..ls.fields().len() {
-        let (a, b) = (ls.field(i).data_type(), rs.field(i).data_type());
-        match common_type_of([a, b]) {
-            Some(t) => types.push(t),
-            None => plan_err!(
-                "column {} of the set operation has types {a} and {b}, which do not match{}",
-                i + 1,
-                at(span)
-            ),
-        }
-    }
-    let fix = |plan: LogicalPlan, schema: &DFSchemaRef, names_from: &DFSchemaRef| -> Result<LogicalPlan> {
-        let needs = (0..types.len())
-            .any(|i| schema.field(i).data_type() != &types[i] || schema.field(i).name() != names_from.field(i).name());
-        if !needs {
-            return Ok(plan);
-        }
-        let exprs = (0..types.len())
-            .map(|i| Ok(cast_to(column_of(schema, i), &types[i], schema)?.alias(names_from.field(i).name())))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(plan))?))
-    };
-    Ok((fix(left, &ls, &ls)?, fix(right, &rs, &ls)?))
-}
 
 /// `VALUES (..), (..)`: columns `column1, column2, ...` of the common type
 /// of each column's values.
@@ -155,65 +77,6 @@ pub(crate) fn bind_values(b: &mut Binder, v: &ast::Values) -> Result<LogicalPlan
     }))
 }
 
-fn find_aggregates(exprs: &[Expr], out: &mut Vec<Expr>) {
-    for e in exprs {
-        let _ = e.apply(|x| {
-            if let Expr::Aggregate(_) = x {
-                if !out.contains(x) {
-                    out.push(x.clone());
-                }
-                return Ok(TreeNodeRecursion::Jump);
-            }
-            if matches!(x, Expr::ScalarSubquery(_) | Expr::Exists { .. }) {
-                return Ok(TreeNodeRecursion::Jump);
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
-    }
-}
-
-/// Replaces grouping expressions and aggregate calls by references to the
-/// aggregate's output columns.
-fn rewrite_over_aggregate(e: Expr, keys: &[Expr], aggs: &[Expr], agg_schema: &DFSchema) -> Result<Expr> {
-    let n_keys = keys.len();
-    let t = e.transform_down(|x| {
-        if let Some(i) = keys.iter().position(|k| *k == x) {
-            return Ok(Transformed::new(
-                column_of(agg_schema, i),
-                true,
-                TreeNodeRecursion::Jump,
-            ));
-        }
-        if let Some(i) = aggs.iter().position(|a| *a == x) {
-            return Ok(Transformed::new(
-                column_of(agg_schema, n_keys + i),
-                true,
-                TreeNodeRecursion::Jump,
-            ));
-        }
-        Ok(Transformed::no(x))
-    })?;
-    Ok(t.data)
-}
-
-/// Checks that every column `e` uses exists in `schema`.
-fn check_grouped(e: &Expr, schema: &DFSchema, what: &str) -> Result<()> {
-    let mut bad = None;
-    let _ = e.apply(|x| {
-        if let Expr::Column(c) = x
-            && schema.qualified_field_from_column(c).is_err()
-        {
-            bad = Some(c.flat_name());
-            return Ok(TreeNodeRecursion::Stop);
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    match bad {
-        Some(c) => plan_err!("column '{c}' in {what} must appear in GROUP BY or be used in an aggregate function"),
-        None => Ok(()),
-    }
-}
-
 impl Binder<'_> {
     pub(crate) fn bind_select(&mut self, s: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<LogicalPlan> {
         if s.top.is_some() {
@@ -233,9 +96,7 @@ impl Binder<'_> {
         if let Some(w) = &s.selection {
             let schema = Arc::clone(plan.schema());
             let pred = self.bind_expr(w, &schema)?;
-            let mut aggs = Vec::new();
-            find_aggregates(std::slice::from_ref(&pred), &mut aggs);
-            if !aggs.is_empty() {
+            if has_aggregate(&pred) {
                 plan_err!(
                     "aggregate functions are not allowed in WHERE{}; use HAVING",
                     at(w.span())
@@ -340,9 +201,7 @@ impl Binder<'_> {
         }
         if group_all {
             for e in &select {
-                let mut inner = Vec::new();
-                find_aggregates(std::slice::from_ref(e), &mut inner);
-                if inner.is_empty() && !keys.contains(e.unalias()) {
+                if !has_aggregate(e) && !keys.contains(e.unalias()) {
                     keys.push(e.unalias().clone());
                 }
             }
@@ -382,7 +241,6 @@ impl Binder<'_> {
         // Projection, with hidden columns for sort keys not in the select list.
         let visible = select.len();
         let mut proj = select;
-        let pre_schema = Arc::clone(plan.schema());
         let mut sort_exprs: Vec<SortExpr> = Vec::new();
         for (i, (e, is_output, opts)) in sort_keys.into_iter().enumerate() {
             let target = if is_output {
@@ -399,8 +257,16 @@ impl Binder<'_> {
             };
             sort_exprs.push(sort_expr(target, opts));
         }
-        let _ = pre_schema;
         plan = LogicalPlan::Projection(Projection::try_new(proj, Arc::new(plan))?);
+        // Sort keys naming output columns refer to them as the projection
+        // qualifies them (`t.a`), as a DataFrame's `sort` does.
+        for k in &mut sort_exprs {
+            if let Expr::Column(c) = &k.expr
+                && let ColumnLookup::Found(q) = lookup_column(plan.schema(), c)
+            {
+                k.expr = Expr::Column(q);
+            }
+        }
         match &s.distinct {
             None | Some(ast::Distinct::All) => {}
             Some(ast::Distinct::Distinct) => plan = distinct(plan)?,
