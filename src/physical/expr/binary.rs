@@ -136,6 +136,9 @@ impl BinaryExpr {
             // as the integer and decimal kernels do.
             self.check_float_divisor(l, r)?;
         }
+        if let Some(out) = super::decimal::arithmetic(self.op, l, r, &self.data_type) {
+            return out.map_err(|e| self.arithmetic_error(e));
+        }
         let out = self.conform(apply(l, r, kernel).map_err(|e| self.arithmetic_error(e))?)?;
         if let DataType::Decimal128(p @ DECIMAL128_MAX_PRECISION, _) = self.data_type {
             // Below the maximum the result type always has room; at the cap

@@ -40,6 +40,7 @@ mod case;
 mod cast;
 mod coerce;
 mod column;
+mod decimal;
 mod functions;
 mod in_list;
 mod kernels;
