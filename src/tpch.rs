@@ -1,6 +1,8 @@
 //! TPC-H data generated in-process (with the `tpchgen` crates), for demos,
 //! tests and benchmarks: the same rows and Arrow schema (`Utf8View`
-//! strings, `Decimal128(15,2)` money) as `tpchgen-cli` writes.
+//! strings, `Decimal128(15,2)` money) as `tpchgen-cli` writes; and, in
+//! [`answers`], the comparison of query results with the reference answers
+//! that `tests/tpch.rs` and the `tpch` benchmark share.
 
 use std::sync::Arc;
 
