@@ -21,7 +21,7 @@ fi
 if [ "${1:-}" = "--latest" ]; then
   "$venv/bin/python" -m pip install --upgrade duckdb datafusion polars pyspark pyarrow
   "$venv/bin/python" -m pip freeze \
-    | grep -iE '^(duckdb|datafusion|polars|pyspark|pyarrow|py4j)==' >"$here/requirements.txt"
+    | grep -iE '^(duckdb|datafusion|polars|polars-runtime-[0-9]+|pyspark|pyarrow|py4j)==' >"$here/requirements.txt"
   echo "pinned into $here/requirements.txt"
 else
   "$venv/bin/python" -m pip install -r "$here/requirements.txt"
