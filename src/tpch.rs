@@ -1,6 +1,8 @@
 //! TPC-H data generated in-process (with the `tpchgen` crates), for demos,
 //! tests and benchmarks: the same rows and Arrow schema (`Utf8View`
-//! strings, `Decimal128(15,2)` money) as `tpchgen-cli` writes.
+//! strings, `Decimal128(15,2)` money) as `tpchgen-cli` writes; and, in
+//! [`answers`], the comparison of query results with the reference answers
+//! that `tests/tpch.rs` and the `tpch` benchmark share.
 
 use std::sync::Arc;
 
@@ -21,6 +23,8 @@ use crate::SessionContext;
 use crate::error::{Result, ResultExt};
 use crate::invalid_arg;
 
+pub mod answers;
+
 /// The eight TPC-H tables.
 pub const TABLES: [&str; 8] = [
     "nation", "region", "part", "supplier", "partsupp", "customer", "orders", "lineitem",
@@ -31,37 +35,34 @@ const BATCH: usize = 8192;
 
 /// All batches of one table at scale factor `sf`.
 pub fn generate(table: &str, sf: f64) -> Result<Vec<RecordBatch>> {
+    Ok(batches(table, sf)?.collect())
+}
+
+/// The batches of one table at scale factor `sf`, generated one at a time
+/// as the iterator is advanced (so a large table never sits in memory).
+///
+/// ```
+/// let rows: usize = flint::tpch::batches("nation", 0.01).unwrap().map(|b| b.num_rows()).sum();
+/// assert_eq!(rows, 25);
+/// ```
+pub fn batches(table: &str, sf: f64) -> Result<Box<dyn Iterator<Item = RecordBatch> + Send>> {
     if !(sf > 0.0 && sf.is_finite()) {
         invalid_arg!("TPC-H scale factor must be positive, got {sf}");
     }
-    let batches: Vec<RecordBatch> = match table {
-        "nation" => NationArrow::new(NationGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "region" => RegionArrow::new(RegionGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "part" => PartArrow::new(PartGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "supplier" => SupplierArrow::new(SupplierGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "partsupp" => PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "customer" => CustomerArrow::new(CustomerGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "orders" => OrderArrow::new(OrderGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
-        "lineitem" => LineItemArrow::new(LineItemGenerator::new(sf, 1, 1))
-            .with_batch_size(BATCH)
-            .collect(),
+    fn boxed(it: impl Iterator<Item = RecordBatch> + Send + 'static) -> Box<dyn Iterator<Item = RecordBatch> + Send> {
+        Box::new(it)
+    }
+    Ok(match table {
+        "nation" => boxed(NationArrow::new(NationGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "region" => boxed(RegionArrow::new(RegionGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "part" => boxed(PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "supplier" => boxed(SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "partsupp" => boxed(PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "customer" => boxed(CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "orders" => boxed(OrderArrow::new(OrderGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
+        "lineitem" => boxed(LineItemArrow::new(LineItemGenerator::new(sf, 1, 1)).with_batch_size(BATCH)),
         other => invalid_arg!("unknown TPC-H table '{other}'; tables are {}", TABLES.join(", ")),
-    };
-    Ok(batches)
+    })
 }
 
 /// The Arrow schema of a table.
@@ -100,6 +101,11 @@ pub fn register(ctx: &SessionContext, sf: f64) -> Result<()> {
 
 /// Writes `<dir>/<table>.parquet` for all eight tables (Snappy, row groups
 /// of 128k rows), unless the file exists already.
+///
+/// Rows are generated and written a batch at a time, so memory stays small
+/// at any scale factor. Each file is written under a temporary name and
+/// renamed when complete: an interrupted run leaves no partial table behind
+/// (only a `.<table>.parquet.tmp` that the next run overwrites).
 pub fn write_parquet(dir: &std::path::Path, sf: f64) -> Result<()> {
     write_parquet_with_row_groups(dir, sf, 131_072)
 }
@@ -119,7 +125,7 @@ pub fn write_parquet_with_row_groups(dir: &std::path::Path, sf: f64, rows_per_gr
             .set_max_row_group_row_count(Some(rows_per_group.max(1)))
             .build();
         let mut writer = ArrowWriter::try_new(file, schema(t)?, Some(props))?;
-        for b in generate(t, sf)? {
+        for b in batches(t, sf)? {
             writer.write(&b)?;
         }
         writer.close()?;

@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use flint::{SessionConfig, SessionContext};
 
 fn shared() -> PathBuf {
@@ -31,56 +30,12 @@ fn data_dir() -> PathBuf {
     }
 }
 
-/// Equal as TPC-H compares answers: numbers within 0.01 (relative 1e-9 for
-/// large ones), text after trimming trailing blanks.
-fn same(got: &str, want: &str) -> bool {
-    let (g, w) = (got.trim_end(), want.trim_end());
-    if g == w {
-        return true;
-    }
-    match (g.parse::<f64>(), w.parse::<f64>()) {
-        (Ok(a), Ok(b)) => (a - b).abs() <= 0.01 + 1e-9 * b.abs(),
-        _ => false,
-    }
-}
-
 fn run_query(ctx: &SessionContext, n: usize) -> Result<(), String> {
     let sql = std::fs::read_to_string(shared().join(format!("queries/q{n:02}.sql"))).map_err(|e| e.to_string())?;
     let expected = std::fs::read_to_string(shared().join(format!("answers/sf{}/q{n:02}.csv", scale())))
         .map_err(|e| e.to_string())?;
     let batches = ctx.sql(&sql).and_then(|df| df.collect()).map_err(|e| e.to_string())?;
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let opts = FormatOptions::default().with_null("NULL");
-    for b in &batches {
-        let fmts = b
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        for r in 0..b.num_rows() {
-            rows.push(fmts.iter().map(|f| f.value(r).to_string()).collect());
-        }
-    }
-    let mut lines = expected.lines();
-    let header = lines.next().unwrap_or_default();
-    let want: Vec<Vec<&str>> = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split('|').collect())
-        .collect();
-    if rows.len() != want.len() {
-        return Err(format!(
-            "q{n:02}: {} rows, expected {} ({header})",
-            rows.len(),
-            want.len()
-        ));
-    }
-    for (i, (g, w)) in rows.iter().zip(&want).enumerate() {
-        if g.len() != w.len() || !g.iter().zip(w).all(|(a, b)| same(a, b)) {
-            return Err(format!("q{n:02} row {i}: got {g:?}, expected {w:?}"));
-        }
-    }
-    Ok(())
+    flint::tpch::answers::check_answer(&batches, &expected).map_err(|e| format!("q{n:02}: {e}"))
 }
 
 #[test]
