@@ -39,6 +39,10 @@ use clap::Parser;
 
 use crate::outcome::EngineRun;
 
+// The allocator the `query` binary uses, so the runner measures what users run.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// All peer engines, in the order they run and are printed.
 const ALL_PEERS: [&str; 4] = ["duckdb", "datafusion", "polars", "spark"];
 

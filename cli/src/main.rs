@@ -41,6 +41,9 @@ use crate::format::Format;
 use crate::output::Sink;
 use crate::shell::{Settings, Shell, Stop};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status after Ctrl-C in a batch run (128 + SIGINT).
 const INTERRUPTED: u8 = 130;
 
