@@ -118,7 +118,7 @@ impl HashJoinProbe {
                 if skip_nulls && key_valid.as_ref().is_some_and(|v| v.is_null(i)) {
                     continue;
                 }
-                let Some(first) = table.find(rows.row(i).data()) else {
+                let Some(first) = table.find(&rows, i) else {
                     continue;
                 };
                 if direct {

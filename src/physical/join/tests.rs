@@ -288,6 +288,41 @@ fn multi_column_keys_with_views() {
 }
 
 #[test]
+fn two_integer_key_columns_are_packed_exactly() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int32, true),
+        Field::new("b", DataType::Int64, true),
+    ]));
+    let side = |a: Vec<Option<i32>>, b: Vec<Option<i64>>| {
+        RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int32Array::from(a)) as ArrayRef, Arc::new(Int64Array::from(b))],
+        )
+        .unwrap()
+    };
+    // Keys that agree in one column, swap signs, or differ only by a NULL.
+    let build = side(
+        vec![Some(1), Some(-1), Some(0), None, Some(i32::MIN)],
+        vec![Some(-1), Some(1), Some(-1), Some(0), Some(i64::MAX)],
+    );
+    let probe = side(
+        vec![Some(-1), Some(1), Some(0), Some(0), Some(i32::MIN), None],
+        vec![Some(1), Some(-1), Some(0), Some(-1), Some(i64::MAX), Some(0)],
+    );
+    let keys = |b: &RecordBatch| b.columns().to_vec();
+    let t =
+        Arc::new(JoinHashTable::build(Arc::clone(&schema), vec![build.clone()], vec![keys(&build)], false).unwrap());
+    let out_schema = join_output_schema(&schema, &schema, JoinType::Inner).unwrap();
+    let mut p = HashJoinProbe::try_new(t, JoinType::Inner, None, out_schema, false, 10).unwrap();
+    let mut got = rows(&p.probe(&probe, &keys(&probe)).unwrap());
+    got.sort();
+    let min = format!("{}|{}|{}|{}", i32::MIN, i64::MAX, i32::MIN, i64::MAX);
+    let mut want = vec!["-1|1|-1|1".to_string(), "0|-1|0|-1".into(), "1|-1|1|-1".into(), min];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn misuse_is_an_error_not_a_panic() {
     let run = Run::new();
     let schema = output_schema(JoinType::Inner);
