@@ -53,6 +53,10 @@ pub fn estimate_rows(plan: &LogicalPlan) -> f64 {
         LogicalPlan::Join(j) => {
             let (l, r) = (estimate_rows(&j.left), estimate_rows(&j.right));
             match j.join_type {
+                // A semi join on keys keeps at most as many rows as the
+                // other side has keys.
+                JoinType::LeftSemi if !j.on.is_empty() => l.min(r),
+                JoinType::RightSemi if !j.on.is_empty() => r.min(l),
                 JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => l,
                 JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => r,
                 _ if j.on.is_empty() && j.filter.is_none() => l * r,

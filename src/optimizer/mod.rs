@@ -7,6 +7,7 @@ mod decorrelate;
 mod push_down_filter;
 mod push_down_limit;
 mod push_down_projection;
+mod push_down_semi_join;
 mod reorder_joins;
 mod simplify_expressions;
 pub(crate) mod utils;
@@ -23,6 +24,7 @@ pub use decorrelate::DecorrelateSubqueries;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_limit::PushDownLimit;
 pub use push_down_projection::PushDownProjection;
+pub use push_down_semi_join::PushDownSemiJoin;
 pub use reorder_joins::ReorderJoins;
 pub use simplify_expressions::SimplifyExpressions;
 
@@ -44,6 +46,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
         Arc::new(SimplifyExpressions),
         Arc::new(DecorrelateSubqueries),
         Arc::new(PushDownFilter),
+        Arc::new(PushDownSemiJoin),
         Arc::new(ReorderJoins),
         Arc::new(SimplifyExpressions),
         Arc::new(PushDownLimit),
