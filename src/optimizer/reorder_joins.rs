@@ -109,11 +109,18 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
             }
         };
         let best = remaining.iter().map(|&i| connection(i)).max().unwrap_or(0);
+        // Among those, the input whose filters keep the smallest fraction of
+        // its table first: joined on its key, it shrinks the result by that
+        // fraction, where an unfiltered dimension leaves it as large.
         let pick = remaining
             .iter()
             .copied()
             .filter(|&i| connection(i) == best)
-            .min_by(|a, b| sizes[*a].total_cmp(&sizes[*b]))
+            .min_by(|a, b| {
+                let key = |i: usize| (kept_fraction(slots[i].as_ref(), sizes[i]), sizes[i]);
+                let (ka, kb) = (key(*a), key(*b));
+                ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+            })
             .unwrap_or(remaining[0]);
         remaining.retain(|&i| i != pick);
         let leaf = slots[pick]
@@ -136,6 +143,28 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         current = LogicalPlan::Filter(Filter::try_new(p, Arc::new(current))?);
     }
     restore_order(current, &original)
+}
+
+/// The estimated fraction of its base table's rows that `leaf` keeps
+/// (1 when it is not a filtered table).
+fn kept_fraction(leaf: Option<&LogicalPlan>, estimate: f64) -> f64 {
+    let mut node = leaf;
+    while let Some(p) = node {
+        node = match p {
+            LogicalPlan::Filter(f) => Some(f.input.as_ref()),
+            LogicalPlan::Projection(p) => Some(p.input.as_ref()),
+            LogicalPlan::SubqueryAlias(a) => Some(a.input.as_ref()),
+            LogicalPlan::Join(j) if j.join_type == JoinType::LeftSemi => Some(j.left.as_ref()),
+            LogicalPlan::TableScan(s) => {
+                return match s.source.statistics().num_rows {
+                    Some(base) if base > 0 => (estimate / base as f64).min(1.0),
+                    _ => 1.0,
+                };
+            }
+            _ => None,
+        };
+    }
+    1.0
 }
 
 fn rebuild_pair(
@@ -202,6 +231,29 @@ mod tests {
             vec!["TableScan: big", "TableScan: mid", "TableScan: small"],
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_filtered_input_joins_before_a_smaller_unfiltered_one() {
+        // small is smaller, but the filter on mid makes it cut big down.
+        let plan = bind("SELECT count(*) FROM big, small, mid WHERE big.a = mid.a AND big.b = small.c AND mid.c < 5");
+        let plan = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        let text = plan.display_indent().to_string();
+        let scans: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("TableScan"))
+            .map(|l| l.trim().split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .map(|s| {
+                if s.contains("mid") {
+                    "mid"
+                } else if s.contains("small") {
+                    "small"
+                } else {
+                    "big"
+                }
+            })
+            .collect();
+        assert_eq!(scans, vec!["big", "mid", "small"], "{text}");
     }
 
     #[test]
