@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use datafusion_common::{DFSchema, JoinType};
+use datafusion_common::{Column, DFSchema, JoinType};
 
 use super::OptimizerRule;
 use super::utils::columns;
@@ -130,10 +130,26 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
         LogicalPlan::Filter(_) | LogicalPlan::Sort(_) => {
             let exprs = plan.expressions();
             let input = Arc::clone(plan.inputs()[0]);
-            let mut need = used(&exprs, input.schema());
+            let only_here = used(&exprs, input.schema());
+            let mut need = only_here.clone();
             need.extend(required.iter().copied());
             let pruned = prune(input.as_ref().clone(), &need)?;
-            plan.with_new_inputs(vec![Arc::new(pruned)])
+            let is_filter = matches!(plan, LogicalPlan::Filter(_));
+            let schema = Arc::clone(plan.schema());
+            let node = plan.with_new_inputs(vec![Arc::new(pruned)])?;
+            if !is_filter || required.is_empty() || only_here.is_subset(required) {
+                return Ok(node);
+            }
+            // Columns read only by the predicate go right after the filter,
+            // so joins and exchanges above do not build or move them.
+            let keep = required
+                .iter()
+                .map(|&i| {
+                    let (q, f) = schema.qualified_field(i);
+                    Expr::Column(Column::new(q.cloned(), f.name()))
+                })
+                .collect();
+            Ok(LogicalPlan::Projection(Projection::try_new(keep, Arc::new(node))?))
         }
         LogicalPlan::Limit(_) | LogicalPlan::SubqueryAlias(_) => {
             let input = Arc::clone(plan.inputs()[0]);
@@ -165,6 +181,19 @@ mod tests {
             .unwrap();
         let text = plan.display_indent();
         assert!(text.contains("TableScan: big projection=[a, b]"), "{text}");
+    }
+
+    #[test]
+    fn columns_only_a_filter_reads_are_dropped_after_it() {
+        let bound = bind("SELECT big.b FROM big JOIN small ON big.b = small.c WHERE small.sd <> 'x'");
+        let plan = PushDownProjection
+            .rewrite(crate::optimizer::PushDownFilter.rewrite(bound).unwrap())
+            .unwrap();
+        let text = plan.display_indent().to_string();
+        // small's side of the join carries c but no longer sd.
+        let lines: Vec<&str> = text.lines().collect();
+        let filter = lines.iter().position(|l| l.contains("Filter")).unwrap_or_else(|| panic!("{text}"));
+        assert!(lines[filter - 1].contains("Projection: small.c"), "{text}");
     }
 
     #[test]
