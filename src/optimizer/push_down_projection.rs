@@ -192,7 +192,10 @@ mod tests {
         let text = plan.display_indent().to_string();
         // small's side of the join carries c but no longer sd.
         let lines: Vec<&str> = text.lines().collect();
-        let filter = lines.iter().position(|l| l.contains("Filter")).unwrap_or_else(|| panic!("{text}"));
+        let filter = lines
+            .iter()
+            .position(|l| l.contains("Filter"))
+            .unwrap_or_else(|| panic!("{text}"));
         assert!(lines[filter - 1].contains("Projection: small.c"), "{text}");
     }
 

@@ -242,7 +242,7 @@ mod tests {
         let scans: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("TableScan"))
-            .map(|l| l.trim().split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
             .map(|s| {
                 if s.contains("mid") {
                     "mid"
