@@ -16,7 +16,7 @@ use datafusion_common::JoinType;
 
 use super::aggregate::{AggregateMode, HashAggregator};
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
-use super::expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
+use super::expr::{ColumnarValue, PhysicalExprRef};
 use super::join::{HashJoinProbe, JoinHashTable, nested_loop_join};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
 use super::sort::sort_batches;
@@ -44,22 +44,42 @@ pub struct Lowering<'a> {
 
 type Batches = Rdd<RecordBatch>;
 
-/// Keeps rows where `predicate` is true.
-fn filter_batch(batch: &RecordBatch, predicate: &dyn PhysicalExpr) -> Result<Option<RecordBatch>> {
-    let mask = match predicate.evaluate(batch)? {
-        ColumnarValue::Scalar(s) => {
-            return Ok(match s {
-                datafusion_common::ScalarValue::Boolean(Some(true)) if batch.num_rows() > 0 => Some(batch.clone()),
-                _ => None,
-            });
+/// Keeps rows where every conjunct is true, evaluating each on the rows
+/// the earlier ones kept. A conjunct that keeps most rows only narrows the
+/// mask: copying the batch for it would cost more than it saves.
+fn filter_conjuncts(batch: &RecordBatch, conjuncts: &[PhysicalExprRef]) -> Result<Option<RecordBatch>> {
+    let mut current = batch.clone();
+    let mut pending: Option<BooleanArray> = None;
+    for c in conjuncts {
+        let mask = match c.evaluate(&current)? {
+            ColumnarValue::Scalar(datafusion_common::ScalarValue::Boolean(Some(true))) => continue,
+            ColumnarValue::Scalar(_) => return Ok(None),
+            ColumnarValue::Array(a) => match a.as_any().downcast_ref::<BooleanArray>() {
+                Some(m) => m.clone(),
+                None => return Err(Error::Internal(format!("filter {c} is not boolean"))),
+            },
+        };
+        // NULL is not true: a NULL from either side drops the row.
+        let mask = match pending.take() {
+            Some(p) => arrow::compute::and(&p, &mask)?,
+            None => mask,
+        };
+        let kept = mask.true_count();
+        if kept == 0 {
+            return Ok(None);
         }
-        ColumnarValue::Array(a) => a,
-    };
-    let Some(mask) = mask.as_any().downcast_ref::<BooleanArray>() else {
-        return Err(Error::Internal(format!("filter {predicate} is not boolean")));
-    };
-    let out = filter_record_batch(batch, mask)?;
-    Ok((out.num_rows() > 0).then_some(out))
+        if kept * 5 < current.num_rows() * 4 {
+            current = filter_record_batch(&current, &mask)?;
+        } else {
+            pending = Some(mask);
+        }
+    }
+    if let Some(mask) = pending
+        && mask.true_count() < current.num_rows()
+    {
+        current = filter_record_batch(&current, &mask)?;
+    }
+    Ok((current.num_rows() > 0).then_some(current))
 }
 
 fn project(batch: &RecordBatch, exprs: &[PhysicalExprRef], schema: &SchemaRef) -> Result<RecordBatch> {
@@ -233,11 +253,11 @@ impl<'a> Lowering<'a> {
                 },
             )?,
             PhysicalPlan::Values { batches, .. } => self.ctx.parallelize(batches.clone(), 1),
-            PhysicalPlan::Filter { predicate, input } => {
-                let pred = Arc::clone(predicate);
+            PhysicalPlan::Filter { conjuncts, input, .. } => {
+                let conjuncts = conjuncts.clone();
                 self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
-                    let pred = Arc::clone(&pred);
-                    Ok(iter.filter_map(move |b| filter_batch(&b, pred.as_ref()).transpose()))
+                    let conjuncts = conjuncts.clone();
+                    Ok(iter.filter_map(move |b| filter_conjuncts(&b, &conjuncts).transpose()))
                 })
             }
             PhysicalPlan::Projection { exprs, input, schema } => {

@@ -111,6 +111,9 @@ pub enum PhysicalPlan {
     Filter {
         /// Boolean predicate.
         predicate: PhysicalExprRef,
+        /// The predicate's `AND`ed parts, cheapest first: each is evaluated
+        /// only on the rows the earlier ones kept.
+        conjuncts: Vec<PhysicalExprRef>,
         /// Input.
         input: Box<PhysicalPlan>,
     },

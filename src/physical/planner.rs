@@ -8,6 +8,7 @@ use arrow::array::RecordBatchOptions;
 use arrow::compute::SortOptions;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use datafusion_common::tree_node::TreeNode;
 use datafusion_common::{DFSchema, JoinType, ScalarValue};
 
 use super::aggregate::{AggregateMode, AggregateSpec};
@@ -105,10 +106,20 @@ impl<'a> PhysicalPlanner<'a> {
                     schema: arrow_schema(&p.schema),
                 }
             }
-            LogicalPlan::Filter(f) => PhysicalPlan::Filter {
-                predicate: create_physical_expr(&f.predicate, f.input.schema())?,
-                input: Box::new(self.plan(&f.input)?),
-            },
+            LogicalPlan::Filter(f) => {
+                let mut parts = f.predicate.clone().split_conjunction();
+                // Fewer expression nodes first: a cheap test shrinks the
+                // batch before an expensive one (an OR of casts) sees it.
+                parts.sort_by_cached_key(expr_size);
+                PhysicalPlan::Filter {
+                    predicate: create_physical_expr(&f.predicate, f.input.schema())?,
+                    conjuncts: parts
+                        .iter()
+                        .map(|e| create_physical_expr(e, f.input.schema()))
+                        .collect::<Result<_>>()?,
+                    input: Box::new(self.plan(&f.input)?),
+                }
+            }
             LogicalPlan::SubqueryAlias(a) => self.plan_node(&a.input)?,
             LogicalPlan::Aggregate(a) => self.plan_aggregate(a)?,
             LogicalPlan::Sort(s) => {
@@ -419,4 +430,14 @@ impl<'a> PhysicalPlanner<'a> {
             schema,
         })
     }
+}
+
+/// The number of nodes of an expression, a proxy for its evaluation cost.
+fn expr_size(e: &Expr) -> usize {
+    let mut n = 0;
+    let _ = e.apply(|_| {
+        n += 1;
+        Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+    });
+    n
 }

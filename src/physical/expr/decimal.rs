@@ -141,7 +141,11 @@ fn compute(op: Op, l: &ColumnarValue, r: &ColumnarValue, p: u8, s: i8) -> Result
                 })
                 .collect()
         }
-        (Side::Scalar(x), Side::Scalar(y)) => vec![op.apply(x.unwrap_or(0), y.unwrap_or(0)).0],
+        (Side::Scalar(x), Side::Scalar(y)) => {
+            let (v, o) = op.apply(x.unwrap_or(0), y.unwrap_or(0));
+            overflow |= o | (v > max) | (v < -max);
+            vec![v]
+        }
     };
     let nulls = match (&ls, &rs) {
         (Side::Array(a), Side::Array(b)) => NullBuffer::union(a.nulls(), b.nulls()),
@@ -243,6 +247,16 @@ mod tests {
         let b = dec(vec![Some(7), Some(2), Some(2)], 38, 0);
         let got = run(Operator::Multiply, a, b, DataType::Decimal128(38, 0)).unwrap();
         assert_eq!(got, vec![None, Some(4), Some(6)]);
+    }
+
+    #[test]
+    fn scalar_overflow_is_an_error() {
+        let big = ColumnarValue::Scalar(ScalarValue::Decimal128(Some(9 * 10i128.pow(37)), 38, 0));
+        assert!(
+            arithmetic(Operator::Plus, &big, &big, &DataType::Decimal128(38, 0))
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]
