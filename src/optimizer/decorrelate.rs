@@ -12,20 +12,22 @@
 //! Known limit: a correlated `count(..)` subquery yields NULL rather than 0
 //! for outer rows without matches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion_common::{Column, JoinType, TableReference};
+use datafusion_common::{Column, JoinType, ScalarValue, TableReference};
 
 use super::OptimizerRule;
-use super::utils::{columns, has_outer_refs, has_subquery, outer_to_columns};
+use super::utils::{columns, has_outer_refs, has_subquery, outer_to_columns, substitute};
 use crate::error::Result;
+use crate::functions::AggregateFunction;
 use crate::logical::coercion::coerce_binary;
 use crate::logical::{
     Aggregate, Expr, Filter, Join, LogicalPlan, Operator, Projection, Subquery, SubqueryAlias, conjunction,
 };
+use crate::physical::expr::evaluate_constant;
 use crate::{not_supported, plan_err};
 
 /// See the module documentation.
@@ -397,6 +399,7 @@ fn join_scalar(outer: LogicalPlan, sub: &Subquery) -> Result<(LogicalPlan, Expr)
         plan_err!("a scalar subquery must return one column");
     }
     let value_name = exprs[0].output_name();
+    let empty = empty_set_value(&exprs[0], &agg)?;
     exprs[0] = exprs[0].clone().alias("__value");
     for (i, k) in key_cols.into_iter().enumerate() {
         exprs.push(k.alias(format!("__key_{i}")));
@@ -419,7 +422,34 @@ fn join_scalar(outer: LogicalPlan, sub: &Subquery) -> Result<(LogicalPlan, Expr)
         JoinType::Left,
         false,
     )?;
-    Ok((LogicalPlan::Join(join), cols[0].clone()))
+    // An outer row no inner row matches gets NULL from the left join; the
+    // subquery's value there is its aggregates over no rows (count is 0).
+    let value = match empty {
+        Some(v) => Expr::Case {
+            operand: None,
+            when_then: vec![(Expr::IsNull(Box::new(cols[1].clone())), Expr::Literal(v))],
+            else_expr: Some(Box::new(cols[0].clone())),
+        },
+        None => cols[0].clone(),
+    };
+    Ok((LogicalPlan::Join(join), value))
+}
+
+/// The value of `e` (an expression over the outputs of the ungrouped
+/// `agg`) when the aggregate's input is empty: `count` gives 0, every
+/// other aggregate NULL. `None` when that is NULL (or not a constant),
+/// which is what the left join produces anyway.
+fn empty_set_value(e: &Expr, agg: &Aggregate) -> Result<Option<ScalarValue>> {
+    let mut map = HashMap::new();
+    for (i, a) in agg.aggr_expr.iter().enumerate() {
+        let (q, f) = agg.schema.qualified_field(i);
+        let v = match a.unalias() {
+            Expr::Aggregate(c) if c.func == AggregateFunction::Count => ScalarValue::Int64(Some(0)),
+            _ => ScalarValue::try_new_null(f.data_type())?,
+        };
+        map.insert(Column::new(q.cloned(), f.name()), Expr::Literal(v));
+    }
+    Ok(evaluate_constant(&substitute(e.clone(), &map)?)?.filter(|v| !v.is_null()))
 }
 
 #[cfg(test)]
