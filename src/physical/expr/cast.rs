@@ -5,9 +5,11 @@
 //! both types. `TRY_CAST` turns such values into NULLs.
 
 use std::fmt;
+use std::sync::Arc;
 
+use arrow::array::AsArray;
 use arrow::compute::{CastOptions, can_cast_types, cast_with_options};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Decimal128Type};
 use arrow::record_batch::RecordBatch;
 
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
@@ -68,6 +70,18 @@ impl PhysicalExpr for CastExpr {
             Error::Execution(format!("cannot cast {from} to {} in `{self}`: {detail}", self.to))
         };
         Ok(match value {
+            // Same scale, more digits: every value fits as it is, so only
+            // the type changes (coercion adds such casts around literals).
+            ColumnarValue::Array(a)
+                if matches!((a.data_type(), &self.to), (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2))
+                    if s1 == s2 && p1 <= p2) =>
+            {
+                let widened = a
+                    .as_primitive::<Decimal128Type>()
+                    .clone()
+                    .with_data_type(self.to.clone());
+                ColumnarValue::Array(Arc::new(widened))
+            }
             ColumnarValue::Array(a) => {
                 ColumnarValue::Array(cast_with_options(&a, &self.to, &self.options()).map_err(|e| fail(e.into()))?)
             }
@@ -109,6 +123,20 @@ mod tests {
         let dec = eval(&lit("12.345").cast_to(DataType::Decimal128(10, 2)), &b);
         let dec = dec.as_any().downcast_ref::<Decimal128Array>().unwrap();
         assert_eq!(dec.value(0), 1235);
+    }
+
+    #[test]
+    fn decimal_widening_keeps_values_and_narrowing_still_checks() {
+        let values = Decimal128Array::from(vec![Some(12345), None])
+            .with_precision_and_scale(5, 2)
+            .unwrap();
+        let b = batch(vec![("d", std::sync::Arc::new(values))]);
+        let wide = eval(&col("d").cast_to(DataType::Decimal128(21, 2)), &b);
+        assert_eq!(wide.data_type(), &DataType::Decimal128(21, 2));
+        let wide = wide.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!((wide.value(0), wide.is_null(1)), (12345, true));
+        let err = eval_err(&col("d").cast_to(DataType::Decimal128(3, 2)), &b);
+        assert!(err.contains("Decimal128(3, 2)"), "{err}");
     }
 
     #[test]
