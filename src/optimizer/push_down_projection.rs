@@ -116,16 +116,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
             left_need.retain(|&i| i < n_left);
             let left = prune(j.left.as_ref().clone(), &left_need)?;
             let right = prune(j.right.as_ref().clone(), &right_need)?;
-            let mut join = crate::logical::Join::try_new(
-                Arc::new(left),
-                Arc::new(right),
-                j.on.clone(),
-                j.filter.clone(),
-                j.join_type,
-                j.null_equals_null,
-            )?;
-            join.null_aware = j.null_aware;
-            Ok(LogicalPlan::Join(join))
+            LogicalPlan::Join(j).with_new_inputs(vec![Arc::new(left), Arc::new(right)])
         }
         LogicalPlan::Filter(_) | LogicalPlan::Sort(_) => {
             let exprs = plan.expressions();

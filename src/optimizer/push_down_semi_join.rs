@@ -63,16 +63,7 @@ fn left_exprs(semi: &Join) -> Vec<Expr> {
 
 /// `semi` with its left input replaced.
 fn with_left(semi: &Join, left: LogicalPlan) -> Result<LogicalPlan> {
-    let mut j = Join::try_new(
-        Arc::new(left),
-        Arc::clone(&semi.right),
-        semi.on.clone(),
-        semi.filter.clone(),
-        semi.join_type,
-        semi.null_equals_null,
-    )?;
-    j.null_aware = semi.null_aware;
-    Ok(LogicalPlan::Join(j))
+    LogicalPlan::Join(semi.clone()).with_new_inputs(vec![Arc::new(left), Arc::clone(&semi.right)])
 }
 
 /// `semi` moved below its left input where that pays off; `None` if not.
@@ -94,18 +85,7 @@ fn push(semi: Join) -> Result<Option<LogicalPlan>> {
     };
     Ok(match semi.left.as_ref() {
         LogicalPlan::Join(inner) if inner.join_type == JoinType::Inner => {
-            let rebuild = |left: Arc<LogicalPlan>, right: Arc<LogicalPlan>| -> Result<LogicalPlan> {
-                let mut j = Join::try_new(
-                    left,
-                    right,
-                    inner.on.clone(),
-                    inner.filter.clone(),
-                    inner.join_type,
-                    inner.null_equals_null,
-                )?;
-                j.null_aware = inner.null_aware;
-                Ok(LogicalPlan::Join(j))
-            };
+            let rebuild = |left, right| LogicalPlan::Join(inner.clone()).with_new_inputs(vec![left, right]);
             if let Some(l) = into(&inner.left)? {
                 Some(rebuild(Arc::new(l), Arc::clone(&inner.right))?)
             } else if let Some(r) = into(&inner.right)? {

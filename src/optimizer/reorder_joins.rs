@@ -75,6 +75,7 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         return rebuild_pair(leaves, conds, &original);
     }
     let sizes: Vec<f64> = leaves.iter().map(estimate_rows).collect();
+    let kept: Vec<f64> = leaves.iter().zip(&sizes).map(|(l, &n)| kept_fraction(l, n)).collect();
     let mut remaining: Vec<usize> = (0..leaves.len()).collect();
     let first = *remaining
         .iter()
@@ -116,11 +117,7 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
             .iter()
             .copied()
             .filter(|&i| connection(i) == best)
-            .min_by(|a, b| {
-                let key = |i: usize| (kept_fraction(slots[i].as_ref(), sizes[i]), sizes[i]);
-                let (ka, kb) = (key(*a), key(*b));
-                ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-            })
+            .min_by(|&a, &b| kept[a].total_cmp(&kept[b]).then(sizes[a].total_cmp(&sizes[b])))
             .unwrap_or(remaining[0]);
         remaining.retain(|&i| i != pick);
         let leaf = slots[pick]
@@ -147,8 +144,8 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
 
 /// The estimated fraction of its base table's rows that `leaf` keeps
 /// (1 when it is not a filtered table).
-fn kept_fraction(leaf: Option<&LogicalPlan>, estimate: f64) -> f64 {
-    let mut node = leaf;
+fn kept_fraction(leaf: &LogicalPlan, estimate: f64) -> f64 {
+    let mut node = Some(leaf);
     while let Some(p) = node {
         node = match p {
             LogicalPlan::Filter(f) => Some(f.input.as_ref()),
