@@ -63,6 +63,60 @@ impl Op {
     }
 }
 
+/// [`Op`] with i64 operands and factors, whose results always fit i128.
+#[derive(Clone, Copy)]
+enum NarrowOp {
+    Add { lm: i64, rm: i64 },
+    Mul,
+}
+
+impl Op {
+    /// This operation on i64 operands, when its rescaling factors fit i64.
+    fn narrow(self) -> Option<NarrowOp> {
+        Some(match self {
+            Op::Add { lm, rm } => NarrowOp::Add {
+                lm: i64::try_from(lm).ok()?,
+                rm: i64::try_from(rm).ok()?,
+            },
+            Op::Mul => NarrowOp::Mul,
+        })
+    }
+}
+
+impl NarrowOp {
+    #[inline(always)]
+    fn apply(self, l: i64, r: i64) -> i128 {
+        // |l·lm| and |r·rm| are below 2^126, so neither they nor their sum overflow.
+        match self {
+            NarrowOp::Add { lm, rm } => i128::from(l) * i128::from(lm) + i128::from(r) * i128::from(rm),
+            NarrowOp::Mul => i128::from(l) * i128::from(r),
+        }
+    }
+}
+
+/// `f` applied row by row over two operands (a scalar repeats; NULL slots
+/// are computed too and masked by the caller).
+#[inline(always)]
+fn map_sides(l: &Side<'_>, r: &Side<'_>, mut f: impl FnMut(i128, i128) -> i128) -> Vec<i128> {
+    match (l, r) {
+        (Side::Array(a), Side::Array(b)) => a
+            .values()
+            .iter()
+            .zip(b.values().iter())
+            .map(|(&x, &y)| f(x, y))
+            .collect(),
+        (Side::Array(a), Side::Scalar(y)) => {
+            let y = y.unwrap_or(0);
+            a.values().iter().map(|&x| f(x, y)).collect()
+        }
+        (Side::Scalar(x), Side::Array(b)) => {
+            let x = x.unwrap_or(0);
+            b.values().iter().map(|&y| f(x, y)).collect()
+        }
+        (Side::Scalar(x), Side::Scalar(y)) => vec![f(x.unwrap_or(0), y.unwrap_or(0))],
+    }
+}
+
 /// `l op r` when both operands are `Decimal128` and the result type is the
 /// exact one (`out_scale` = the sum of scales for `*`, the larger scale for
 /// `+`/`-`); `None` when this kernel does not apply and the caller should
@@ -108,45 +162,30 @@ fn compute(op: Op, l: &ColumnarValue, r: &ColumnarValue, p: u8, s: i8) -> Result
     let out_type = DataType::Decimal128(p, s);
     let max = 10i128.pow(u32::from(p.min(DECIMAL128_MAX_PRECISION))) - 1;
     let mut overflow = false;
-    let values: Vec<i128> = match (&ls, &rs) {
-        (Side::Array(a), Side::Array(b)) => a
-            .values()
-            .iter()
-            .zip(b.values().iter())
-            .map(|(&x, &y)| {
-                let (v, o) = op.apply(x, y);
-                overflow |= o | (v > max) | (v < -max);
-                v
-            })
-            .collect(),
-        (Side::Array(a), Side::Scalar(y)) => {
-            let y = y.unwrap_or(0);
-            a.values()
-                .iter()
-                .map(|&x| {
-                    let (v, o) = op.apply(x, y);
-                    overflow |= o | (v > max) | (v < -max);
-                    v
-                })
-                .collect()
-        }
-        (Side::Scalar(x), Side::Array(b)) => {
-            let x = x.unwrap_or(0);
-            b.values()
-                .iter()
-                .map(|&y| {
-                    let (v, o) = op.apply(x, y);
-                    overflow |= o | (v > max) | (v < -max);
-                    v
-                })
-                .collect()
-        }
-        (Side::Scalar(x), Side::Scalar(y)) => {
-            let (v, o) = op.apply(x.unwrap_or(0), y.unwrap_or(0));
+    // Money columns hold far fewer than 19 digits: with every operand in
+    // i64 each product is one widening multiply that cannot overflow i128,
+    // so only the precision is checked. Any wider operand sends the whole
+    // batch down the i128 path.
+    let mut fits = false;
+    let mut values = Vec::new();
+    if let Some(narrow) = op.narrow() {
+        fits = true;
+        values = map_sides(&ls, &rs, |x, y| {
+            let (a, b) = (x as i64, y as i64);
+            fits &= (i128::from(a) == x) & (i128::from(b) == y);
+            let v = narrow.apply(a, b);
+            overflow |= (v > max) | (v < -max);
+            v
+        });
+    }
+    if !fits {
+        overflow = false;
+        values = map_sides(&ls, &rs, |x, y| {
+            let (v, o) = op.apply(x, y);
             overflow |= o | (v > max) | (v < -max);
-            vec![v]
-        }
-    };
+            v
+        });
+    }
     let nulls = match (&ls, &rs) {
         (Side::Array(a), Side::Array(b)) => NullBuffer::union(a.nulls(), b.nulls()),
         (Side::Array(a), _) | (_, Side::Array(a)) => a.nulls().cloned(),
@@ -218,6 +257,19 @@ mod tests {
         let b = dec(vec![Some(95), Some(3), Some(1)], 16, 2);
         let got = run(Operator::Multiply, a, b, DataType::Decimal128(32, 4)).unwrap();
         assert_eq!(got, vec![Some(14250), Some(-6), None]);
+    }
+
+    #[test]
+    fn operands_wider_than_i64_take_the_exact_path() {
+        let wide = 10i128.pow(20);
+        let a = dec(vec![Some(2), Some(wide), Some(-3)], 38, 2);
+        let b = dec(vec![Some(3), Some(3), Some(i128::from(i64::MIN))], 38, 2);
+        let got = run(Operator::Multiply, a, b, DataType::Decimal128(38, 4)).unwrap();
+        assert_eq!(got, vec![Some(6), Some(3 * wide), Some(-3 * i128::from(i64::MIN))]);
+        let a = dec(vec![Some(wide), Some(1), None], 38, 2);
+        let one = ColumnarValue::Scalar(ScalarValue::Decimal128(Some(1), 38, 0));
+        let got = run(Operator::Minus, a, one, DataType::Decimal128(38, 2)).unwrap();
+        assert_eq!(got, vec![Some(wide - 100), Some(-99), None]);
     }
 
     #[test]
