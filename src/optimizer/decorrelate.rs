@@ -12,9 +12,9 @@
 //! Known limit: a correlated `count(..)` subquery yields NULL rather than 0
 //! for outer rows without matches.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::{Column, JoinType, ScalarValue, TableReference};
@@ -33,10 +33,35 @@ use crate::{not_supported, plan_err};
 /// See the module documentation.
 pub struct DecorrelateSubqueries;
 
-static ALIAS: AtomicUsize = AtomicUsize::new(1);
+thread_local! {
+    /// The number of the next subquery alias, counted per query (the rule
+    /// restarts it) so that the same SQL always gets the same plan.
+    static NEXT_ALIAS: Cell<usize> = const { Cell::new(1) };
+    /// How deep `rewrite` is nested (it recurses into subqueries).
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
 
 fn fresh_alias() -> String {
-    format!("__sq_{}", ALIAS.fetch_add(1, Ordering::Relaxed))
+    format!("__sq_{}", NEXT_ALIAS.replace(NEXT_ALIAS.get() + 1))
+}
+
+/// Leaves one level of `rewrite` when dropped, also on error.
+struct Nested;
+
+impl Nested {
+    fn enter() -> Self {
+        if DEPTH.get() == 0 {
+            NEXT_ALIAS.set(1);
+        }
+        DEPTH.set(DEPTH.get() + 1);
+        Nested
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        DEPTH.set(DEPTH.get() - 1);
+    }
 }
 
 impl OptimizerRule for DecorrelateSubqueries {
@@ -45,6 +70,7 @@ impl OptimizerRule for DecorrelateSubqueries {
     }
 
     fn rewrite(&self, plan: LogicalPlan) -> Result<LogicalPlan> {
+        let _nested = Nested::enter();
         Ok(plan
             .transform_up(|node| {
                 let rewritten = match &node {

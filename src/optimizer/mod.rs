@@ -40,6 +40,10 @@ pub trait OptimizerRule: Send + Sync {
 /// here so that it can be switched off like the logical rules.
 pub const BROADCAST_JOIN: &str = "broadcast_join";
 
+/// Name of the physical rule that builds a semi or anti join's hash table
+/// on its (much smaller) left input.
+pub const SWAP_SEMI_JOIN: &str = "swap_semi_join";
+
 /// The rules in the order they run.
 pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
     vec![
@@ -58,6 +62,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
 pub fn rule_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = default_rules().iter().map(|r| r.name()).collect();
     names.push(BROADCAST_JOIN);
+    names.push(SWAP_SEMI_JOIN);
     names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(*n));

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::logical::coercion::common_type;
 use crate::logical::stats::{estimate_bytes, estimate_rows};
 use crate::logical::{Expr, ExprSchema, LogicalPlan, join_schema};
-use crate::optimizer::BROADCAST_JOIN;
+use crate::optimizer::{BROADCAST_JOIN, SWAP_SEMI_JOIN};
 use crate::{internal_err, not_supported};
 
 /// Rows below which a global sort gathers into one partition instead of
@@ -349,6 +349,9 @@ impl<'a> PhysicalPlanner<'a> {
     }
 
     fn plan_join(&self, j: &crate::logical::Join) -> Result<PhysicalPlan> {
+        if let Some(swapped) = self.swap_semi_join(j) {
+            return self.plan_join(&swapped);
+        }
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let combined = join_schema(ls, rs, JoinType::Inner)?;
         let filter = j
@@ -431,6 +434,48 @@ impl<'a> PhysicalPlanner<'a> {
         })
     }
 }
+
+impl PhysicalPlanner<'_> {
+    /// A left semi or anti join whose right input is much larger than its
+    /// left, as the equivalent right semi/anti join with the inputs
+    /// swapped, so the hash table holds the small side and the large side
+    /// streams past it (`orders WHERE EXISTS (lineitem ...)` then builds on
+    /// the orders). `None` when the join should stay as it is: the right
+    /// side is small enough to broadcast, the join is null-aware (`NOT IN`
+    /// needs the whole subquery side in its table), or it has no keys.
+    fn swap_semi_join(&self, j: &crate::logical::Join) -> Option<crate::logical::Join> {
+        let join_type = match j.join_type {
+            JoinType::LeftSemi => JoinType::RightSemi,
+            JoinType::LeftAnti => JoinType::RightAnti,
+            _ => return None,
+        };
+        if j.null_aware || j.on.is_empty() || self.settings.disabled_rules.contains(SWAP_SEMI_JOIN) {
+            return None;
+        }
+        let right = estimate_bytes(&j.right);
+        let broadcast = self.settings.broadcast_join_threshold >= 0
+            && right <= self.settings.broadcast_join_threshold as f64
+            && !self.settings.disabled_rules.contains(BROADCAST_JOIN);
+        if broadcast || estimate_bytes(&j.left) * SEMI_JOIN_SWAP_RATIO > right {
+            return None;
+        }
+        Some(crate::logical::Join {
+            left: Arc::clone(&j.right),
+            right: Arc::clone(&j.left),
+            on: j.on.iter().map(|(l, r)| (r.clone(), l.clone())).collect(),
+            filter: j.filter.clone(),
+            join_type,
+            null_equals_null: j.null_equals_null,
+            null_aware: false,
+            schema: Arc::clone(&j.schema),
+        })
+    }
+}
+
+/// How many times larger (in estimated bytes) the right input of a semi or
+/// anti join must be before its inputs are swapped; a margin because the
+/// estimates are rough and a wrong swap builds the larger side.
+const SEMI_JOIN_SWAP_RATIO: f64 = 2.0;
 
 /// The number of nodes of an expression, a proxy for its evaluation cost.
 fn expr_size(e: &Expr) -> usize {
