@@ -7,7 +7,7 @@
 //! one group index per row, and the accumulator folds them in with one tight
 //! loop: no per-row dispatch, no `ScalarValue`, no allocation.
 
-use arrow::array::{Array, ArrayRef, BooleanArray, BooleanBufferBuilder};
+use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
@@ -85,6 +85,97 @@ pub(super) fn for_each_selected(
     }
 }
 
+/// The rows below `len` that are valid in `nulls` and pass `filter` (a NULL
+/// filter value counts as false); `None` when that is every row, so callers
+/// can run a dense loop.
+pub(super) fn selection(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray>) -> Option<BooleanBuffer> {
+    let filter_bits: Option<BooleanBuffer> = filter.map(|flt| match flt.nulls() {
+        Some(n) => flt.values() & n.inner(),
+        None => flt.values().clone(),
+    });
+    let nulls = nulls.filter(|n| n.null_count() > 0);
+    match (nulls, filter_bits) {
+        (None, None) => None,
+        (Some(n), None) => Some(n.inner().clone()),
+        (None, Some(bits)) => Some(bits),
+        (Some(n), Some(bits)) => Some(n.inner() & &bits),
+    }
+}
+
+/// Addition that reports overflow instead of failing, so that a loop over a
+/// batch tests once at its end rather than branching on every row.
+pub(super) trait SumNative: Copy {
+    /// `self + other` (wrapped) and whether it overflowed.
+    fn add_flag(self, other: Self) -> (Self, bool);
+}
+
+macro_rules! sum_native_int {
+    ($($t:ty),*) => {$(
+        impl SumNative for $t {
+            #[inline(always)]
+            fn add_flag(self, other: Self) -> (Self, bool) {
+                self.overflowing_add(other)
+            }
+        }
+    )*};
+}
+sum_native_int!(i64, u64, i128);
+
+impl SumNative for f64 {
+    #[inline(always)]
+    fn add_flag(self, other: Self) -> (Self, bool) {
+        (self + other, false)
+    }
+}
+
+/// Adds `vals[i]` into `sums[groups[i]]` for the rows of `sel` (every row
+/// when `None`); true if an addition overflowed. With one group, every row
+/// is in it and the loop is a plain running sum.
+#[inline]
+pub(super) fn sum_into<N: SumNative>(sums: &mut [N], groups: &[u32], vals: &[N], sel: Option<&BooleanBuffer>) -> bool {
+    let mut overflow = false;
+    match (sel, sums) {
+        (None, [acc]) => {
+            let mut total = *acc;
+            for &v in vals {
+                let (s, o) = total.add_flag(v);
+                total = s;
+                overflow |= o;
+            }
+            *acc = total;
+        }
+        (None, sums) => {
+            for (&g, &v) in groups.iter().zip(vals) {
+                let slot = &mut sums[g as usize];
+                let (s, o) = slot.add_flag(v);
+                *slot = s;
+                overflow |= o;
+            }
+        }
+        (Some(bits), sums) => {
+            for i in bits.set_indices() {
+                let slot = &mut sums[groups[i] as usize];
+                let (s, o) = slot.add_flag(vals[i]);
+                *slot = s;
+                overflow |= o;
+            }
+        }
+    }
+    overflow
+}
+
+/// Adds one to `counts[groups[i]]` for the rows of `sel` (every row when
+/// `None`).
+#[inline]
+pub(super) fn count_into(counts: &mut [i64], groups: &[u32], sel: Option<&BooleanBuffer>) {
+    match (sel, counts) {
+        (None, [c]) => *c += groups.len() as i64,
+        (Some(bits), [c]) => *c += bits.count_set_bits() as i64,
+        (None, counts) => groups.iter().for_each(|&g| counts[g as usize] += 1),
+        (Some(bits), counts) => bits.set_indices().for_each(|i| counts[groups[i] as usize] += 1),
+    }
+}
+
 /// `array` as `target`: as it is when the physical layout already matches
 /// (including a decimal of another precision but the same scale), cast
 /// otherwise.
@@ -116,40 +207,102 @@ pub(super) fn state_col(states: &[ArrayRef], n: usize) -> Result<&ArrayRef> {
     }
 }
 
-/// A per-group "has a value" bitmap that becomes the validity of the
-/// output.
+/// Per group, whether it has a value; becomes the validity of the output.
+///
+/// While every batch folded in had all its rows selected (no NULL input,
+/// no filter), every group is known to have a value and nothing is stored
+/// per row: the common case of `sum(x)` over a non-NULL column costs
+/// nothing here. The first sparser batch switches to one flag per group.
 #[derive(Debug)]
-pub(super) struct SeenBitmap(BooleanBufferBuilder);
+pub(super) struct SeenBitmap {
+    /// One flag per group; empty while `dense`.
+    flags: Vec<bool>,
+    /// Every group below `groups` has a value (and `flags` is unused).
+    dense: bool,
+    /// The number of groups.
+    groups: usize,
+}
 
 impl SeenBitmap {
     pub(super) fn new() -> Self {
-        Self(BooleanBufferBuilder::new(0))
+        Self {
+            flags: vec![],
+            dense: true,
+            groups: 0,
+        }
     }
 
+    /// Makes room for `groups` groups; new ones have no value yet.
     #[inline]
     pub(super) fn resize(&mut self, groups: usize) {
-        if self.0.len() < groups {
-            self.0.resize(groups);
+        if groups <= self.groups {
+            return;
         }
+        if self.dense {
+            // The new groups have no value until a row marks them.
+            self.flags = vec![true; self.groups];
+            self.dense = false;
+        }
+        self.flags.resize(groups, false);
+        self.groups = groups;
     }
 
     #[inline]
     pub(super) fn get(&self, group: usize) -> bool {
-        self.0.get_bit(group)
+        if self.dense {
+            group < self.groups
+        } else {
+            self.flags.get(group).copied().unwrap_or(false)
+        }
     }
 
     #[inline]
     pub(super) fn set(&mut self, group: usize) {
-        self.0.set_bit(group, true)
+        if self.dense && group < self.groups {
+            return;
+        }
+        self.resize(group + 1);
+        self.flags[group] = true;
+    }
+
+    /// Marks the group of every row of `sel` (every row when `None`) of a
+    /// batch whose rows fall into `total_groups` groups.
+    #[inline]
+    pub(super) fn mark(&mut self, groups: &[u32], total_groups: usize, sel: Option<&BooleanBuffer>) {
+        match sel {
+            // Each group is made by a row of some batch (but for the one
+            // group of an aggregate without keys, which exists before any
+            // row); if every row of every batch counted, and this batch has
+            // rows, each group has a value.
+            None if self.dense => {
+                if !groups.is_empty() {
+                    self.groups = self.groups.max(total_groups);
+                }
+            }
+            None => {
+                self.resize(total_groups);
+                groups.iter().for_each(|&g| self.flags[g as usize] = true);
+            }
+            Some(bits) => {
+                self.resize(total_groups);
+                bits.set_indices().for_each(|i| self.flags[groups[i] as usize] = true);
+            }
+        }
     }
 
     pub(super) fn size(&self) -> usize {
-        self.0.capacity() / 8
+        self.flags.capacity()
     }
 
-    /// The bitmap as a validity buffer (`None` when every group has a value).
-    pub(super) fn finish(mut self) -> Option<NullBuffer> {
-        let n = NullBuffer::new(self.0.finish());
+    /// The flags of groups `0..len` as a validity buffer (`None` when every
+    /// one has a value).
+    pub(super) fn finish(mut self, len: usize) -> Option<NullBuffer> {
+        if self.dense && len <= self.groups {
+            return None;
+        }
+        self.resize(len);
+        self.flags.truncate(len);
+        let n = NullBuffer::from(self.flags);
         (n.null_count() > 0).then_some(n)
     }
 }
@@ -201,11 +354,36 @@ mod tests {
         s.resize(3);
         s.set(1);
         assert!(s.get(1) && !s.get(0));
-        let n = s.finish().unwrap();
+        let n = s.finish(3).unwrap();
         assert_eq!(n.null_count(), 2);
         let mut all = SeenBitmap::new();
         all.resize(1);
         all.set(0);
-        assert!(all.finish().is_none());
+        assert!(all.finish(1).is_none());
+    }
+
+    #[test]
+    fn seen_bitmap_stays_dense_until_a_row_is_skipped() {
+        let mut s = SeenBitmap::new();
+        s.mark(&[0, 1, 1], 2, None);
+        s.mark(&[2, 0], 3, None);
+        assert!(s.size() == 0 && s.get(2) && !s.get(3));
+        // Group 3 is made by a row that is skipped; group 4 by one that counts.
+        let keep = BooleanBuffer::from(vec![false, true, true]);
+        s.mark(&[3, 4, 1], 5, Some(&keep));
+        assert!(s.get(0) && s.get(2) && !s.get(3) && s.get(4));
+        let n = s.finish(6).unwrap();
+        assert_eq!(
+            (0..6).map(|i| n.is_valid(i)).collect::<Vec<_>>(),
+            vec![true, true, true, false, true, false]
+        );
+        // Groups that no batch reached have no value.
+        let mut d = SeenBitmap::new();
+        d.mark(&[], 1, None);
+        assert!(d.finish(1).is_some());
+        let mut d = SeenBitmap::new();
+        d.mark(&[0], 1, None);
+        assert!(d.finish(1).is_none());
+        assert_eq!(SeenBitmap::new().finish(1).unwrap().null_count(), 1);
     }
 }

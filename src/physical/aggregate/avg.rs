@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, PrimitiveArray};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{ArrowNativeTypeOp, ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int64Type};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int64Type};
 
-use super::accumulator::{GroupsAccumulator, coerce, for_each_selected, single_arg, state_col};
+use super::accumulator::{
+    GroupsAccumulator, SumNative, coerce, count_into, selection, single_arg, state_col, sum_into,
+};
 use super::count_sum::check_decimal_precision;
 use crate::error::{Error, Result};
 use crate::functions::DECIMAL128_MAX_PRECISION;
@@ -48,7 +50,10 @@ struct AvgAccumulator<T: ArrowPrimitiveType> {
     output: DataType,
 }
 
-impl<T: ArrowPrimitiveType> AvgAccumulator<T> {
+impl<T: ArrowPrimitiveType> AvgAccumulator<T>
+where
+    T::Native: SumNative,
+{
     fn new(sum_type: DataType, output: DataType) -> Self {
         Self {
             sums: vec![],
@@ -75,7 +80,10 @@ fn overflow() -> Error {
     Error::InvalidArgument("avg() overflowed".into())
 }
 
-impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgAccumulator<T> {
+impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgAccumulator<T>
+where
+    T::Native: SumNative,
+{
     fn update(
         &mut self,
         values: &[ArrayRef],
@@ -88,14 +96,12 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgAccumulator<T> {
         let Some(values) = values.as_primitive_opt::<T>() else {
             internal_err!("avg() over {} got {}", self.sum_type, values.data_type());
         };
-        let vals = values.values();
-        let (sums, counts) = (&mut self.sums, &mut self.counts);
-        for_each_selected(groups.len(), values.nulls(), filter, |i| {
-            let g = groups[i] as usize;
-            sums[g] = sums[g].add_checked(vals[i]).map_err(|_| overflow())?;
-            counts[g] += 1;
-            Ok(())
-        })
+        let sel = selection(values.nulls(), filter);
+        count_into(&mut self.counts, groups, sel.as_ref());
+        if sum_into(&mut self.sums, groups, values.values(), sel.as_ref()) {
+            return Err(overflow());
+        }
+        Ok(())
     }
 
     fn merge(&mut self, states: &[ArrayRef], groups: &[u32], total_groups: usize) -> Result<()> {
@@ -106,15 +112,13 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for AvgAccumulator<T> {
         };
         let counts_in = coerce(state_col(states, 1)?, &DataType::Int64)?;
         let counts_in = counts_in.as_primitive::<Int64Type>();
-        let (sv, cv) = (sums_in.values(), counts_in.values());
-        let (sums, counts) = (&mut self.sums, &mut self.counts);
         // A NULL sum comes with a zero count: skipping it loses nothing.
-        for_each_selected(groups.len(), sums_in.nulls(), None, |i| {
-            let g = groups[i] as usize;
-            sums[g] = sums[g].add_checked(sv[i]).map_err(|_| overflow())?;
-            counts[g] = counts[g].checked_add(cv[i]).ok_or_else(overflow)?;
-            Ok(())
-        })
+        let sel = selection(sums_in.nulls(), None);
+        let sums_overflow = sum_into(&mut self.sums, groups, sums_in.values(), sel.as_ref());
+        if sum_into(&mut self.counts, groups, counts_in.values(), sel.as_ref()) || sums_overflow {
+            return Err(overflow());
+        }
+        Ok(())
     }
 
     fn state(self: Box<Self>) -> Result<Vec<ArrayRef>> {

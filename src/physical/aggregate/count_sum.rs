@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, PrimitiveArray};
-use arrow::datatypes::{
-    ArrowNativeTypeOp, ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int64Type, UInt64Type,
-};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int64Type, UInt64Type};
 
-use super::accumulator::{GroupsAccumulator, SeenBitmap, coerce, for_each_selected, single_arg, state_col};
+use super::accumulator::{
+    GroupsAccumulator, SeenBitmap, SumNative, coerce, count_into, selection, single_arg, state_col, sum_into,
+};
 use crate::error::{Error, Result};
 use crate::internal_err;
 
@@ -43,26 +43,19 @@ impl GroupsAccumulator for CountAccumulator {
         } else {
             single_arg(values)?.logical_nulls()
         };
-        let counts = &mut self.counts;
-        for_each_selected(groups.len(), nulls.as_ref(), filter, |i| {
-            counts[groups[i] as usize] += 1;
-            Ok(())
-        })
+        count_into(&mut self.counts, groups, selection(nulls.as_ref(), filter).as_ref());
+        Ok(())
     }
 
     fn merge(&mut self, states: &[ArrayRef], groups: &[u32], total_groups: usize) -> Result<()> {
         self.counts.resize(total_groups, 0);
         let partial = coerce(state_col(states, 0)?, &DataType::Int64)?;
         let partial = partial.as_primitive::<Int64Type>();
-        let vals = partial.values();
-        let counts = &mut self.counts;
-        for_each_selected(groups.len(), partial.nulls(), None, |i| {
-            let g = groups[i] as usize;
-            counts[g] = counts[g]
-                .checked_add(vals[i])
-                .ok_or_else(|| Error::InvalidArgument("count() overflowed Int64".into()))?;
-            Ok(())
-        })
+        let sel = selection(partial.nulls(), None);
+        if sum_into(&mut self.counts, groups, partial.values(), sel.as_ref()) {
+            return Err(Error::InvalidArgument("count() overflowed Int64".into()));
+        }
+        Ok(())
     }
 
     fn state(self: Box<Self>) -> Result<Vec<ArrayRef>> {
@@ -96,7 +89,10 @@ pub(super) struct SumAccumulator<T: ArrowPrimitiveType> {
     data_type: DataType,
 }
 
-impl<T: ArrowPrimitiveType> SumAccumulator<T> {
+impl<T: ArrowPrimitiveType> SumAccumulator<T>
+where
+    T::Native: SumNative,
+{
     fn new(data_type: DataType) -> Self {
         Self {
             sums: vec![],
@@ -107,25 +103,23 @@ impl<T: ArrowPrimitiveType> SumAccumulator<T> {
 
     fn add(&mut self, values: &ArrayRef, groups: &[u32], total: usize, filter: Option<&BooleanArray>) -> Result<()> {
         self.sums.resize(total, T::Native::default());
-        self.seen.resize(total);
         let values = coerce(values, &self.data_type)?;
         let Some(values) = values.as_primitive_opt::<T>() else {
             internal_err!("sum() over {} got {}", self.data_type, values.data_type());
         };
-        let vals = values.values();
-        let (sums, seen) = (&mut self.sums, &mut self.seen);
-        for_each_selected(groups.len(), values.nulls(), filter, |i| {
-            let g = groups[i] as usize;
-            sums[g] = sums[g]
-                .add_checked(vals[i])
-                .map_err(|_| Error::InvalidArgument("sum() overflowed".into()))?;
-            seen.set(g);
-            Ok(())
-        })
+        let sel = selection(values.nulls(), filter);
+        self.seen.mark(groups, total, sel.as_ref());
+        if sum_into(&mut self.sums, groups, values.values(), sel.as_ref()) {
+            return Err(Error::InvalidArgument("sum() overflowed".into()));
+        }
+        Ok(())
     }
 }
 
-impl<T: ArrowPrimitiveType> GroupsAccumulator for SumAccumulator<T> {
+impl<T: ArrowPrimitiveType> GroupsAccumulator for SumAccumulator<T>
+where
+    T::Native: SumNative,
+{
     fn update(
         &mut self,
         values: &[ArrayRef],
@@ -146,7 +140,9 @@ impl<T: ArrowPrimitiveType> GroupsAccumulator for SumAccumulator<T> {
 
     fn evaluate(self: Box<Self>) -> Result<ArrayRef> {
         let this = *self;
-        let arr = PrimitiveArray::<T>::new(this.sums.into(), this.seen.finish()).with_data_type(this.data_type.clone());
+        let len = this.sums.len();
+        let arr =
+            PrimitiveArray::<T>::new(this.sums.into(), this.seen.finish(len)).with_data_type(this.data_type.clone());
         check_decimal_precision(&arr, &this.data_type, "sum")?;
         Ok(Arc::new(arr))
     }
@@ -218,8 +214,23 @@ mod tests {
     fn sum_int_overflow_is_an_error() {
         let mut s = new_sum(&DataType::Int64).unwrap();
         let v: ArrayRef = Arc::new(Int64Array::from(vec![i64::MAX, 1]));
-        let e = s.update(&[v], &[0, 0], 1, None).unwrap_err();
+        let e = s.update(&[Arc::clone(&v)], &[0, 0], 1, None).unwrap_err();
         assert!(e.to_string().contains("overflow"), "{e}");
+        // The same through the grouped and the filtered loops.
+        let mut s = new_sum(&DataType::Int64).unwrap();
+        assert!(s.update(&[Arc::clone(&v)], &[1, 1], 2, None).is_err());
+        let mut s = new_sum(&DataType::Int64).unwrap();
+        let keep = BooleanArray::from(vec![true, true]);
+        assert!(s.update(&[Arc::clone(&v)], &[1, 1], 2, Some(&keep)).is_err());
+        // A filtered-out row does not overflow.
+        let mut s = new_sum(&DataType::Int64).unwrap();
+        let drop_one = BooleanArray::from(vec![Some(true), None]);
+        s.update(&[v], &[1, 1], 2, Some(&drop_one)).unwrap();
+        let out = s.evaluate().unwrap();
+        assert_eq!(
+            out.as_primitive::<Int64Type>().iter().collect::<Vec<_>>(),
+            vec![None, Some(i64::MAX)]
+        );
     }
 
     #[test]

@@ -87,6 +87,26 @@ impl<T: ArrowPrimitiveType, const MIN: bool> GroupsAccumulator for MinMaxPrimiti
         let Some(values) = values.as_primitive_opt::<T>() else {
             internal_err!("min/max over {} got {}", self.data_type, values.data_type());
         };
+        if total == 1 && filter.is_none() {
+            // One group: arrow's vectorized min/max over the whole batch.
+            let best = if MIN {
+                arrow::compute::min(values)
+            } else {
+                arrow::compute::max(values)
+            };
+            if let Some(v) = best {
+                let better = if MIN {
+                    v.is_lt(self.vals[0])
+                } else {
+                    v.is_gt(self.vals[0])
+                };
+                if better || !self.seen.get(0) {
+                    self.vals[0] = v;
+                    self.seen.set(0);
+                }
+            }
+            return Ok(());
+        }
         let input = values.values();
         let (vals, seen) = (&mut self.vals, &mut self.seen);
         for_each_selected(groups.len(), values.nulls(), filter, |i| {
@@ -112,7 +132,11 @@ impl<T: ArrowPrimitiveType, const MIN: bool> GroupsAccumulator for MinMaxPrimiti
     fn evaluate(self: Box<Self>) -> Result<ArrayRef> {
         let this = *self;
         Ok(Arc::new(
-            PrimitiveArray::<T>::new(this.vals.into(), this.seen.finish()).with_data_type(this.data_type),
+            {
+                let len = this.vals.len();
+                PrimitiveArray::<T>::new(this.vals.into(), this.seen.finish(len))
+            }
+            .with_data_type(this.data_type),
         ))
     }
 
@@ -261,7 +285,9 @@ impl GroupsAccumulator for BoolAccumulator {
 
     fn evaluate(self: Box<Self>) -> Result<ArrayRef> {
         let mut this = *self;
-        Ok(Arc::new(BooleanArray::new(this.vals.finish(), this.seen.finish())))
+        let vals = this.vals.finish();
+        let seen = this.seen.finish(vals.len());
+        Ok(Arc::new(BooleanArray::new(vals, seen)))
     }
 
     fn size(&self) -> usize {
