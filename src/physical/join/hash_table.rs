@@ -2,13 +2,16 @@
 //!
 //! All build batches are concatenated into one batch so a match is a plain
 //! row index. Keys of one or two integer (or date) columns, the common case
-//! of joins on surrogate keys, are packed into one `u128` per row, hashed
-//! and compared as a number; other keys are encoded in arrow's row format
-//! (equal bytes iff equal keys). Either way each key is hashed once. The table maps each distinct key to the first row
-//! holding it; `next[row]` links to the following row with the same key, so
-//! matches are found by walking a chain with no allocation per key. Chains
-//! list rows in ascending order. Rows with a NULL in any key column are left
-//! out (they can never be equal to anything) unless `null_equals_null`.
+//! of joins on surrogate keys, are packed into a `u64` or `u128` per row and
+//! kept *in* the hash table's entries, so a probe compares numbers without
+//! touching another array; other keys are encoded in arrow's row format
+//! (equal bytes iff equal keys) and the entries hold their hash. Either way
+//! each key is hashed once. The table maps each distinct key to the first
+//! row holding it; `next[row]` links to the following row with the same
+//! key, so matches are found by walking a chain with no allocation per key.
+//! Chains list rows in ascending order. Rows with a NULL in any key column
+//! are left out (they can never be equal to anything) unless
+//! `null_equals_null`.
 
 use std::hash::BuildHasher;
 
@@ -83,15 +86,41 @@ fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
     }
 }
 
-/// The build side of a hash join: rows, encoded keys and key → rows.
+/// Distinct key → first build row holding it.
+enum KeyIndex {
+    /// One packed key column, the key itself in the entry.
+    One(HashTable<(u64, u32)>),
+    /// Two packed key columns, the key itself in the entry.
+    Two(HashTable<(u128, u32)>),
+    /// Row-format keys: `(hash, first row)`, the key being `rows.row(first)`.
+    Rows(HashTable<(u64, u32)>, Rows),
+}
+
+impl KeyIndex {
+    fn len(&self) -> usize {
+        match self {
+            KeyIndex::One(m) => m.len(),
+            KeyIndex::Two(m) => m.len(),
+            KeyIndex::Rows(m, _) => m.len(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            KeyIndex::One(m) => m.allocation_size(),
+            KeyIndex::Two(m) => m.allocation_size(),
+            KeyIndex::Rows(m, rows) => m.allocation_size() + rows.size(),
+        }
+    }
+}
+
+/// The build side of a hash join: rows, and key → rows.
 pub struct JoinHashTable {
     batch: RecordBatch,
     /// `None` when there are no build rows (the key types are then unknown
     /// and nothing can match).
     encoding: Option<KeyEncoding>,
-    keys: Option<EncodedKeys>,
-    /// `(hash, first row)` per distinct key.
-    map: HashTable<(u64, u32)>,
+    index: Option<KeyIndex>,
     /// The next row with the same key as row `i`, or `END`.
     next: Vec<u32>,
     hasher: RandomState,
@@ -103,7 +132,7 @@ impl std::fmt::Debug for JoinHashTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinHashTable")
             .field("rows", &self.batch.num_rows())
-            .field("distinct_keys", &self.map.len())
+            .field("distinct_keys", &self.index.as_ref().map_or(0, KeyIndex::len))
             .field("null_equals_null", &self.null_equals_null)
             .field("has_null_key", &self.has_null_key)
             .finish()
@@ -138,8 +167,7 @@ impl JoinHashTable {
         let mut table = Self {
             batch,
             encoding: None,
-            keys: None,
-            map: HashTable::new(),
+            index: None,
             next: vec![],
             hasher: RandomState::default(),
             null_equals_null,
@@ -164,44 +192,53 @@ impl JoinHashTable {
         }
         let valid = concat_validity(&valid, n);
         table.has_null_key = valid.as_ref().is_some_and(|v| v.null_count() > 0);
-        let (encoding, keys) = if types.len() <= 2 && types.iter().all(packable) {
+        let skip = |i: usize| !null_equals_null && valid.as_ref().is_some_and(|v| v.is_null(i));
+        let hasher = &table.hasher;
+        table.next = vec![END; n];
+        let next = &mut table.next;
+        // Rows go in backwards so that every chain runs in ascending order.
+        let (encoding, index) = if types.len() <= 2 && types.iter().all(packable) {
             let mut keys = Vec::with_capacity(n);
             for cols in &key_columns {
                 keys.extend(pack(cols)?);
             }
-            (KeyEncoding::Packed(types), EncodedKeys::Packed(keys))
+            let index = if types.len() == 1 {
+                let mut map = HashTable::with_capacity(n);
+                for i in (0..n).rev().filter(|&i| !skip(i)) {
+                    let key = keys[i] as u64;
+                    insert(&mut map, next, i, key, hasher.hash_one(key), |h| hasher.hash_one(h));
+                }
+                KeyIndex::One(map)
+            } else {
+                let mut map = HashTable::with_capacity(n);
+                for i in (0..n).rev().filter(|&i| !skip(i)) {
+                    let key = keys[i];
+                    insert(&mut map, next, i, key, hasher.hash_one(key), |h| hasher.hash_one(h));
+                }
+                KeyIndex::Two(map)
+            };
+            (KeyEncoding::Packed(types), index)
         } else {
             let converter = RowConverter::new(types.into_iter().map(SortField::new).collect())?;
-            let mut keys = converter.empty_rows(n, 0);
+            let mut rows = converter.empty_rows(n, 0);
             for cols in &key_columns {
-                converter.append(&mut keys, cols)?;
+                converter.append(&mut rows, cols)?;
             }
-            (KeyEncoding::Rows(converter), EncodedKeys::Rows(keys))
+            let mut map: HashTable<(u64, u32)> = HashTable::with_capacity(n);
+            for i in (0..n).rev().filter(|&i| !skip(i)) {
+                let bytes = rows.row(i).data();
+                let hash = hasher.hash_one(bytes);
+                let entry = map.entry(
+                    hash,
+                    |&(h, r)| h == hash && rows.row(r as usize).data() == bytes,
+                    |&(h, _)| h,
+                );
+                push_row(entry, next, i, hash);
+            }
+            (KeyEncoding::Rows(converter), KeyIndex::Rows(map, rows))
         };
-
-        table.next = vec![END; n];
-        table.map = HashTable::with_capacity(n);
-        let skip = |i: usize| !null_equals_null && valid.as_ref().is_some_and(|v| v.is_null(i));
-        let Self { map, next, hasher, .. } = &mut table;
-        // Insert backwards so that every chain runs in ascending row order.
-        match &keys {
-            EncodedKeys::Packed(k) => {
-                for i in (0..n).rev().filter(|&i| !skip(i)) {
-                    let key = k[i];
-                    insert(map, next, i, hasher.hash_one(key), |r| k[r as usize] == key);
-                }
-            }
-            EncodedKeys::Rows(k) => {
-                for i in (0..n).rev().filter(|&i| !skip(i)) {
-                    let bytes = k.row(i).data();
-                    insert(map, next, i, hasher.hash_one(bytes), |r| {
-                        k.row(r as usize).data() == bytes
-                    });
-                }
-            }
-        }
         table.encoding = Some(encoding);
-        table.keys = Some(keys);
+        table.index = Some(index);
         Ok(table)
     }
 
@@ -229,16 +266,11 @@ impl JoinHashTable {
     /// Approximate bytes held, for reserving from the memory pool.
     pub fn memory_size(&self) -> usize {
         self.batch.get_array_memory_size()
-            + match &self.keys {
-                Some(EncodedKeys::Packed(k)) => k.capacity() * 16,
-                Some(EncodedKeys::Rows(r)) => r.size(),
-                None => 0,
-            }
+            + self.index.as_ref().map_or(0, KeyIndex::size)
             + match &self.encoding {
                 Some(KeyEncoding::Rows(c)) => c.size(),
                 _ => 0,
             }
-            + self.map.allocation_size()
             + self.next.capacity() * 4
     }
 
@@ -261,22 +293,24 @@ impl JoinHashTable {
     /// (encoded by [`Self::encode`]).
     #[inline]
     pub(super) fn find(&self, probe: &EncodedKeys, i: usize) -> Option<u32> {
-        let found = match (self.keys.as_ref()?, probe) {
-            (EncodedKeys::Packed(keys), EncodedKeys::Packed(p)) => {
-                let key = p[i];
-                let hash = self.hasher.hash_one(key);
-                self.map.find(hash, |&(h, r)| h == hash && keys[r as usize] == key)
+        match (self.index.as_ref()?, probe) {
+            (KeyIndex::One(map), EncodedKeys::Packed(p)) => {
+                let key = p[i] as u64;
+                map.find(self.hasher.hash_one(key), |&(k, _)| k == key).map(|e| e.1)
             }
-            (EncodedKeys::Rows(keys), EncodedKeys::Rows(p)) => {
+            (KeyIndex::Two(map), EncodedKeys::Packed(p)) => {
+                let key = p[i];
+                map.find(self.hasher.hash_one(key), |&(k, _)| k == key).map(|e| e.1)
+            }
+            (KeyIndex::Rows(map, rows), EncodedKeys::Rows(p)) => {
                 let key = p.row(i);
                 let key = key.data();
                 let hash = self.hasher.hash_one(key);
-                self.map
-                    .find(hash, |&(h, r)| h == hash && keys.row(r as usize).data() == key)
+                map.find(hash, |&(h, r)| h == hash && rows.row(r as usize).data() == key)
+                    .map(|e| e.1)
             }
             _ => None,
-        };
-        found.map(|&(_, r)| r)
+        }
     }
 
     /// The build rows of the chain starting at `first`, ascending.
@@ -286,16 +320,31 @@ impl JoinHashTable {
     }
 }
 
-/// Makes row `i` the head of its key's chain.
+/// Makes row `i` the head of the chain of `key` (a packed key).
 #[inline]
-fn insert(map: &mut HashTable<(u64, u32)>, next: &mut [u32], i: usize, hash: u64, eq: impl Fn(u32) -> bool) {
-    match map.entry(hash, |&(h, r)| h == hash && eq(r), |&(h, _)| h) {
+fn insert<K: Copy + Eq>(
+    map: &mut HashTable<(K, u32)>,
+    next: &mut [u32],
+    i: usize,
+    key: K,
+    hash: u64,
+    rehash: impl Fn(K) -> u64,
+) {
+    let entry = map.entry(hash, |&(k, _)| k == key, |&(k, _)| rehash(k));
+    push_row(entry, next, i, key);
+}
+
+/// Makes row `i` the head of its key's chain, given the key's entry;
+/// `value` is what a new entry keeps beside the row (the key or its hash).
+#[inline]
+fn push_row<V>(entry: Entry<'_, (V, u32)>, next: &mut [u32], i: usize, value: V) {
+    match entry {
         Entry::Occupied(mut o) => {
             next[i] = o.get().1;
             o.get_mut().1 = i as u32;
         }
         Entry::Vacant(v) => {
-            v.insert((hash, i as u32));
+            v.insert((value, i as u32));
         }
     }
 }
