@@ -5,7 +5,8 @@
 //! row. The general case encodes the key columns with arrow's row format
 //! (one byte string per row, equal iff the keys are equal, NULL equal to
 //! NULL) and keeps the group keys in one `Rows` buffer; a single integer or
-//! date key takes a fast path keyed by the native value. With no key
+//! date key takes a fast path keyed by the native value, and other
+//! fixed-width keys are packed into machine words (`packed_keys`). With no key
 //! columns there is exactly one group.
 
 use std::hash::{BuildHasher, Hash};
@@ -42,11 +43,14 @@ pub(super) fn new_group_values(types: &[DataType]) -> Result<Box<dyn GroupValues
         [DataType::Int64] => Box::new(PrimitiveGroupValues::<Int64Type>::new(DataType::Int64)),
         [DataType::Int32] => Box::new(PrimitiveGroupValues::<Int32Type>::new(DataType::Int32)),
         [DataType::Date32] => Box::new(PrimitiveGroupValues::<Date32Type>::new(DataType::Date32)),
-        _ => Box::new(RowGroupValues::new(types)?),
+        _ => match super::packed_keys::new_packed(types) {
+            Some(packed) => packed?,
+            None => Box::new(RowGroupValues::new(types)?),
+        },
     })
 }
 
-fn next_group(len: usize) -> Result<u32> {
+pub(super) fn next_group(len: usize) -> Result<u32> {
     u32::try_from(len).map_err(|_| Error::NotSupported("more than 2^32 groups in one aggregation".into()))
 }
 
@@ -75,7 +79,7 @@ impl GroupValues for SingleGroup {
 }
 
 /// Any key columns, through the row format.
-struct RowGroupValues {
+pub(super) struct RowGroupValues {
     converter: RowConverter,
     /// The key of group `g` is `keys.row(g)`.
     keys: Rows,
@@ -85,7 +89,7 @@ struct RowGroupValues {
 }
 
 impl RowGroupValues {
-    fn new(types: &[DataType]) -> Result<Self> {
+    pub(super) fn new(types: &[DataType]) -> Result<Self> {
         let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
         let keys = converter.empty_rows(0, 0);
         Ok(Self {

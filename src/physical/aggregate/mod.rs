@@ -26,6 +26,7 @@ mod count_sum;
 mod distinct;
 mod group_values;
 mod min_max;
+mod packed_keys;
 mod variance;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, new_empty_array};
