@@ -28,6 +28,16 @@ enum Side<'a> {
 }
 
 impl Side<'_> {
+    /// Whether every value (NULL slots included) fits i64; one pass that
+    /// the compiler vectorizes, so the arithmetic loop needs no check.
+    fn fits_i64(&self) -> bool {
+        let fits = |x: i128| i128::from(x as i64) == x;
+        match self {
+            Side::Array(a) => a.values().iter().fold(true, |ok, &x| ok & fits(x)),
+            Side::Scalar(v) => fits(v.unwrap_or(0)),
+        }
+    }
+
     fn value(&self, i: usize) -> i128 {
         match self {
             Side::Array(a) => a.values()[i],
@@ -166,26 +176,18 @@ fn compute(op: Op, l: &ColumnarValue, r: &ColumnarValue, p: u8, s: i8) -> Result
     // i64 each product is one widening multiply that cannot overflow i128,
     // so only the precision is checked. Any wider operand sends the whole
     // batch down the i128 path.
-    let mut fits = false;
-    let mut values = Vec::new();
-    if let Some(narrow) = op.narrow() {
-        fits = true;
-        values = map_sides(&ls, &rs, |x, y| {
-            let (a, b) = (x as i64, y as i64);
-            fits &= (i128::from(a) == x) & (i128::from(b) == y);
-            let v = narrow.apply(a, b);
+    let values = match op.narrow().filter(|_| ls.fits_i64() && rs.fits_i64()) {
+        Some(narrow) => map_sides(&ls, &rs, |x, y| {
+            let v = narrow.apply(x as i64, y as i64);
             overflow |= (v > max) | (v < -max);
             v
-        });
-    }
-    if !fits {
-        overflow = false;
-        values = map_sides(&ls, &rs, |x, y| {
+        }),
+        None => map_sides(&ls, &rs, |x, y| {
             let (v, o) = op.apply(x, y);
             overflow |= o | (v > max) | (v < -max);
             v
-        });
-    }
+        }),
+    };
     let nulls = match (&ls, &rs) {
         (Side::Array(a), Side::Array(b)) => NullBuffer::union(a.nulls(), b.nulls()),
         (Side::Array(a), _) | (_, Side::Array(a)) => a.nulls().cloned(),
