@@ -4,6 +4,7 @@
 //! did not change.
 
 mod decorrelate;
+mod filter_aggregate_by_join;
 mod push_down_filter;
 mod push_down_limit;
 mod push_down_projection;
@@ -21,6 +22,7 @@ use crate::logical::LogicalPlan;
 use crate::plan_err;
 
 pub use decorrelate::DecorrelateSubqueries;
+pub use filter_aggregate_by_join::FilterAggregateByJoin;
 pub use push_down_filter::PushDownFilter;
 pub use push_down_limit::PushDownLimit;
 pub use push_down_projection::PushDownProjection;
@@ -50,6 +52,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
         Arc::new(SimplifyExpressions),
         Arc::new(DecorrelateSubqueries),
         Arc::new(PushDownFilter),
+        Arc::new(FilterAggregateByJoin),
         Arc::new(PushDownSemiJoin),
         Arc::new(ReorderJoins),
         Arc::new(SimplifyExpressions),
