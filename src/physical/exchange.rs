@@ -12,6 +12,7 @@ use arrow::compute::take_record_batch;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 
+use super::compact::compact_views;
 use super::expr::PhysicalExprRef;
 use super::plan::SortKey;
 use crate::error::Result;
@@ -38,11 +39,13 @@ fn split(batch: &RecordBatch, part_of: &[u32], parts: usize, buckets: &mut [Vec<
         if idx.is_empty() {
             continue;
         }
-        if idx.len() == batch.num_rows() {
-            buckets[p].push(batch.clone());
+        // The bucket outlives this batch: it must not keep its strings alive.
+        let piece = if idx.len() == batch.num_rows() {
+            batch.clone()
         } else {
-            buckets[p].push(take_record_batch(batch, &UInt32Array::from(idx))?);
-        }
+            take_record_batch(batch, &UInt32Array::from(idx))?
+        };
+        buckets[p].push(compact_views(piece)?);
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion_common::JoinType;
 
 use super::aggregate::{AggregateMode, HashAggregator};
+use super::compact::compact_views;
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::{ColumnarValue, PhysicalExprRef};
 use super::join::{HashJoinProbe, JoinHashTable, nested_loop_join};
@@ -114,13 +115,13 @@ fn coalesce(batches: Vec<RecordBatch>, batch_size: usize) -> Result<Vec<RecordBa
         rows += b.num_rows();
         pending.push(b);
         if rows >= batch_size {
-            out.push(concat_batches(&pending[0].schema(), &pending)?);
+            out.push(compact_views(concat_batches(&pending[0].schema(), &pending)?)?);
             pending.clear();
             rows = 0;
         }
     }
     if !pending.is_empty() {
-        out.push(concat_batches(&pending[0].schema(), &pending)?);
+        out.push(compact_views(concat_batches(&pending[0].schema(), &pending)?)?);
     }
     Ok(out)
 }

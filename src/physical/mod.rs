@@ -10,6 +10,7 @@
 //! [`sort`] (full sort, top-k, sort-key encoding).
 
 pub mod aggregate;
+pub mod compact;
 pub mod exchange;
 pub mod expr;
 pub mod join;

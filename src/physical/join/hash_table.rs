@@ -27,6 +27,7 @@ use hashbrown::hash_table::Entry;
 
 use crate::error::{Error, Result};
 use crate::internal_err;
+use crate::physical::compact::compact_views;
 
 /// End of a chain in `next`.
 const END: u32 = u32::MAX;
@@ -159,7 +160,9 @@ impl JoinHashTable {
                 schema.fields().len()
             );
         }
-        let batch = concat_batches(&schema, &batches)?;
+        // The table is kept for the whole probe: its strings are copied
+        // out of the (possibly much larger) batches they came from.
+        let batch = compact_views(concat_batches(&schema, &batches)?)?;
         let n = batch.num_rows();
         if n >= END as usize {
             return Err(Error::NotSupported(format!("hash join build side of {n} rows")));
