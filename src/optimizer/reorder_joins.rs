@@ -3,7 +3,9 @@
 //! adding at each step the smallest input that shares a join condition with
 //! what is joined so far. This avoids cross products whatever the `FROM`
 //! order, and puts the smaller input on the build (right) side of each hash
-//! join. A projection on top restores the original column order.
+//! join. A filtered input joined to only one other, smaller input is joined
+//! to it first, as one bushy input (see `join_dimension_chains`). A
+//! projection on top restores the original column order.
 
 use std::sync::Arc;
 
@@ -76,6 +78,8 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     }
     let sizes: Vec<f64> = leaves.iter().map(estimate_rows).collect();
     let kept: Vec<f64> = leaves.iter().zip(&sizes).map(|(l, &n)| kept_fraction(l, n)).collect();
+    let (leaves, mut conds, kept) = join_dimension_chains(leaves, conds, kept)?;
+    let sizes: Vec<f64> = leaves.iter().map(estimate_rows).collect();
     let mut remaining: Vec<usize> = (0..leaves.len()).collect();
     let first = *remaining
         .iter()
@@ -86,7 +90,7 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     let mut current = slots[first]
         .take()
         .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
-    let mut pending = conds;
+    let mut pending = std::mem::take(&mut conds);
     while !remaining.is_empty() {
         // Prefer inputs joined by an equality (a hash join) over inputs
         // joined only by other conditions (a nested-loop join), and those
@@ -140,6 +144,65 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         current = LogicalPlan::Filter(Filter::try_new(p, Arc::new(current))?);
     }
     restore_order(current, &original)
+}
+
+/// Joins each filtered input that is joined to exactly one other input,
+/// itself not the largest, with that input first (a bushy subtree), until
+/// none is left: `supplier ⋈ σ(nation)` is small and joins the fact table
+/// as one input that keeps as little of it as the nation filter does, where
+/// a left-deep order would join the fact table with all of `supplier`
+/// before reaching the filter (TPC-H q21). Returns the new inputs, the
+/// conditions still to apply, and each input's kept fraction (a subtree's
+/// is the product of its parts').
+fn join_dimension_chains(
+    mut leaves: Vec<LogicalPlan>,
+    mut conds: Vec<Expr>,
+    mut kept: Vec<f64>,
+) -> Result<(Vec<LogicalPlan>, Vec<Expr>, Vec<f64>)> {
+    loop {
+        let sizes: Vec<f64> = leaves.iter().map(estimate_rows).collect();
+        let largest = (0..leaves.len())
+            .max_by(|&a, &b| sizes[a].total_cmp(&sizes[b]))
+            .unwrap_or(0);
+        let neighbours = |i: usize| -> Vec<usize> {
+            (0..leaves.len())
+                .filter(|&j| j != i)
+                .filter(|&j| {
+                    let Ok(schema) = join_schema(leaves[i].schema(), leaves[j].schema(), JoinType::Inner) else {
+                        return false;
+                    };
+                    conds.iter().any(|c| {
+                        bound_by(c, &schema) && !bound_by(c, leaves[i].schema()) && !bound_by(c, leaves[j].schema())
+                    })
+                })
+                .collect()
+        };
+        let merge = (0..leaves.len())
+            .filter(|&d| d != largest && kept[d] < 1.0)
+            .find_map(|d| match neighbours(d).as_slice() {
+                [p] if *p != largest => Some((*p, d)),
+                _ => None,
+            });
+        let Some((p, d)) = merge else {
+            return Ok((leaves, conds, kept));
+        };
+        let schema = join_schema(leaves[p].schema(), leaves[d].schema(), JoinType::Inner)?;
+        let (applicable, rest): (Vec<Expr>, Vec<Expr>) = conds.into_iter().partition(|c| bound_by(c, &schema));
+        conds = rest;
+        let (on, filter) = extract_keys(applicable, leaves[p].schema(), leaves[d].schema());
+        let (dim, dim_kept) = (leaves.remove(d), kept.remove(d));
+        let p = if d < p { p - 1 } else { p };
+        let (parent, parent_kept) = (leaves.remove(p), kept.remove(p));
+        leaves.push(LogicalPlan::Join(Join::try_new(
+            Arc::new(parent),
+            Arc::new(dim),
+            on,
+            conjunction(filter),
+            JoinType::Inner,
+            false,
+        )?));
+        kept.push(parent_kept * dim_kept);
+    }
 }
 
 /// The estimated fraction of its base table's rows that `leaf` keeps
@@ -251,6 +314,33 @@ mod tests {
             })
             .collect();
         assert_eq!(scans, vec!["big", "mid", "small"], "{text}");
+    }
+
+    #[test]
+    fn a_filtered_dimension_of_a_dimension_joins_it_first() {
+        // small (filtered) hangs off mid only: mid ⋈ small is built as one
+        // input of the join with big, not joined to big after all of mid.
+        let plan =
+            bind("SELECT count(*) FROM big, mid, small WHERE big.a = mid.a AND mid.c = small.c AND small.sd < 3");
+        let plan = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        let text = plan.display_indent().to_string();
+        let joins: Vec<(usize, &str)> = text
+            .lines()
+            .filter(|l| l.contains("Inner Join"))
+            .map(|l| (l.len() - l.trim_start().len(), l.trim()))
+            .collect();
+        assert_eq!(joins.len(), 2, "{text}");
+        assert!(joins[0].1.contains("big.a = mid.a"), "{text}");
+        assert!(
+            joins[1].1.contains("mid.c = small.c") && joins[1].0 > joins[0].0,
+            "{text}"
+        );
+        let big = text.lines().position(|l| l.contains("TableScan: big")).expect(&text);
+        let inner = text.lines().position(|l| l.contains("mid.c = small.c")).expect(&text);
+        assert!(
+            big < inner,
+            "big is the probe side, the bushy join the build side:\n{text}"
+        );
     }
 
     #[test]
