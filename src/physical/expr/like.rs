@@ -5,16 +5,23 @@
 //! into Arrow's form: `c` followed by a character becomes `\` followed by
 //! it, and a plain `\` becomes `\\`. A constant pattern is rewritten once,
 //! when the expression is created.
+//!
+//! Arrow matches `%x%`, `x%` and `%x` with substring search but falls back
+//! to a regular expression for more `%`s (`'%special%requests%'`, TPC-H
+//! q13). A constant case-sensitive pattern of literal parts between `%`s
+//! is matched here instead, finding the parts in order with `memchr`.
 
 use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringBuilder};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::comparison::{ilike, like, nilike, nlike};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion_common::ScalarValue;
+use memchr::memmem::Finder;
 
 use super::coerce::{cast_expr, common_type, is_string};
 use super::kernels::apply;
@@ -35,6 +42,81 @@ pub struct LikeExpr {
     rewrite: Option<char>,
     /// A constant pattern already rewritten for `escape`.
     rewritten: Option<ScalarValue>,
+    /// A constant pattern matched part by part (see the module docs).
+    segments: Option<Segments>,
+}
+
+/// The literal parts of a pattern like `a%b%c`, found in order.
+#[derive(Debug)]
+struct Segments {
+    finders: Vec<Finder<'static>>,
+    /// The pattern starts with `%` (else the first part is a prefix).
+    open_start: bool,
+    /// The pattern ends with `%` (else the last part is a suffix).
+    open_end: bool,
+}
+
+impl Segments {
+    /// The parts of `pattern` when it has only literals and at least two
+    /// `%`-separated parts (fewer are Arrow's fast paths).
+    fn parse(pattern: &str) -> Option<Self> {
+        if pattern.contains(['_', '\\']) {
+            return None;
+        }
+        let parts: Vec<&str> = pattern.split('%').filter(|p| !p.is_empty()).collect();
+        if parts.len() < 2 {
+            return None;
+        }
+        Some(Self {
+            finders: parts.iter().map(|p| Finder::new(p.as_bytes()).into_owned()).collect(),
+            open_start: pattern.starts_with('%'),
+            open_end: pattern.ends_with('%'),
+        })
+    }
+
+    fn matches(&self, s: &[u8]) -> bool {
+        let last = self.finders.len() - 1;
+        let mut rest = s;
+        for (i, f) in self.finders.iter().enumerate() {
+            let needle = f.needle();
+            if i == 0 && !self.open_start {
+                let Some(after) = rest.strip_prefix(needle) else {
+                    return false;
+                };
+                rest = after;
+            } else if i == last && !self.open_end {
+                return rest.ends_with(needle);
+            } else {
+                // The leftmost match leaves the most room for the rest.
+                match f.find(rest) {
+                    Some(at) => rest = &rest[at + needle.len()..],
+                    None => return false,
+                }
+            }
+        }
+        true
+    }
+
+    /// Matches every string of `array` (a string type), NULL staying NULL.
+    fn evaluate(&self, array: &ArrayRef, negated: bool) -> Option<BooleanArray> {
+        let test = |s: &str| self.matches(s.as_bytes()) != negated;
+        let values = match array.data_type() {
+            DataType::Utf8View => {
+                let a = array.as_string_view();
+                BooleanBuffer::collect_bool(a.len(), |i| test(a.value(i)))
+            }
+            DataType::Utf8 => {
+                let a = array.as_string::<i32>();
+                BooleanBuffer::collect_bool(a.len(), |i| test(a.value(i)))
+            }
+            DataType::LargeUtf8 => {
+                let a = array.as_string::<i64>();
+                BooleanBuffer::collect_bool(a.len(), |i| test(a.value(i)))
+            }
+            _ => return None,
+        };
+        Some(BooleanArray::new(values, array.logical_nulls()))
+    }
 }
 
 impl LikeExpr {
@@ -62,6 +144,12 @@ impl LikeExpr {
             rewritten = Some(ScalarValue::Utf8(Some(escape_for_arrow(text, c)?)).cast_to(&target)?);
             rewrite = None;
         }
+        let segments = match (&rewritten, constant_pattern) {
+            (None, Some(p)) if !case_insensitive && escape.is_none_or(|c| c == '\\') => {
+                scalar_str(p).and_then(Segments::parse)
+            }
+            _ => None,
+        };
         Ok(Self {
             expr,
             pattern,
@@ -70,6 +158,7 @@ impl LikeExpr {
             escape,
             rewrite,
             rewritten,
+            segments,
         })
     }
 }
@@ -141,6 +230,11 @@ impl PhysicalExpr for LikeExpr {
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let v = self.expr.evaluate(batch)?;
+        if let (Some(seg), ColumnarValue::Array(a)) = (&self.segments, &v)
+            && let Some(out) = seg.evaluate(a, self.negated)
+        {
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
         let mut p = match &self.rewritten {
             Some(constant) => ColumnarValue::Scalar(constant.clone()),
             None => self.pattern.evaluate(batch)?,
@@ -179,7 +273,9 @@ mod tests {
     use arrow::array::{StringArray, StringViewArray};
     use datafusion_common::ScalarValue;
 
-    use super::escape_for_arrow;
+    use arrow::compute::kernels::comparison::{like as like_kernel, nlike};
+
+    use super::{Segments, escape_for_arrow};
     use crate::logical::{Expr, col, lit};
     use crate::physical::expr::test_util::{batch, values};
 
@@ -215,6 +311,44 @@ mod tests {
             let e = like(col("s"), pattern, negated, ci, None);
             assert_eq!(values(&e, &t), expected.map(b).to_vec(), "{e}");
         }
+    }
+
+    #[test]
+    fn patterns_of_several_parts_match_as_arrow_does() {
+        let strings = vec![
+            Some("special requests"),
+            Some("xx special yy requests zz"),
+            Some("requests special"),
+            Some("specialrequests"),
+            Some("special"),
+            Some(""),
+            None,
+            Some("aba"),
+            Some("ab"),
+            Some("a"),
+        ];
+        let t = batch(vec![("s", Arc::new(StringViewArray::from(strings.clone())))]);
+        for pattern in [
+            "%special%requests%",
+            "special%requests",
+            "%special%requests",
+            "a%a",
+            "a%b%",
+            "%a%a%",
+            "%%a%%b",
+        ] {
+            assert!(Segments::parse(pattern).is_some(), "{pattern}");
+            for negated in [false, true] {
+                let e = like(col("s"), lit(pattern), negated, false, None);
+                let expected = {
+                    let a = StringArray::from(strings.clone());
+                    let p = StringArray::new_scalar(pattern);
+                    if negated { nlike(&a, &p) } else { like_kernel(&a, &p) }.unwrap()
+                };
+                assert_eq!(values(&e, &t), expected.iter().map(b).collect::<Vec<_>>(), "{e}");
+            }
+        }
+        assert!(Segments::parse("%x%").is_none() && Segments::parse("a_%b").is_none());
     }
 
     #[test]
