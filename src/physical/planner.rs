@@ -401,8 +401,7 @@ impl<'a> PhysicalPlanner<'a> {
             j.join_type,
             JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
         ) && !self.settings.disabled_rules.contains(BROADCAST_JOIN)
-            && self.settings.broadcast_join_threshold >= 0
-            && estimate_bytes(&j.right) <= self.settings.broadcast_join_threshold as f64;
+            && self.should_broadcast(j);
         let (left, right, distribution) = if broadcast_ok {
             (left, right, JoinDistribution::Broadcast)
         } else {
@@ -436,6 +435,22 @@ impl<'a> PhysicalPlanner<'a> {
 }
 
 impl PhysicalPlanner<'_> {
+    /// Whether `j`'s right side is broadcast: when it is estimated under
+    /// the threshold and either small outright or much smaller than the
+    /// left side. A broadcast table is built by one task, where a
+    /// partitioned join builds in parallel but shuffles both sides, so
+    /// a large table pays only when it saves shuffling a far larger input.
+    fn should_broadcast(&self, j: &crate::logical::Join) -> bool {
+        let threshold = self.settings.broadcast_join_threshold;
+        if threshold < 0 {
+            return false;
+        }
+        let bytes = estimate_bytes(&j.right);
+        bytes <= threshold as f64
+            && (bytes <= BROADCAST_ALWAYS_BYTES
+                || estimate_rows(&j.right) * BROADCAST_PROBE_RATIO <= estimate_rows(&j.left))
+    }
+
     /// A left semi or anti join whose right input is much larger than its
     /// left, as the equivalent right semi/anti join with the inputs
     /// swapped, so the hash table holds the small side and the large side
@@ -453,9 +468,7 @@ impl PhysicalPlanner<'_> {
             return None;
         }
         let right = estimate_bytes(&j.right);
-        let broadcast = self.settings.broadcast_join_threshold >= 0
-            && right <= self.settings.broadcast_join_threshold as f64
-            && !self.settings.disabled_rules.contains(BROADCAST_JOIN);
+        let broadcast = self.should_broadcast(j) && !self.settings.disabled_rules.contains(BROADCAST_JOIN);
         if broadcast || estimate_bytes(&j.left) * SEMI_JOIN_SWAP_RATIO > right {
             return None;
         }
@@ -471,6 +484,14 @@ impl PhysicalPlanner<'_> {
         })
     }
 }
+
+/// A join side estimated under this many bytes is broadcast whatever the
+/// other side's size (when the threshold allows it).
+const BROADCAST_ALWAYS_BYTES: f64 = 10.0 * 1024.0 * 1024.0;
+
+/// A larger side is broadcast only when the other side has this many times
+/// its rows.
+const BROADCAST_PROBE_RATIO: f64 = 4.0;
 
 /// How many times larger (in estimated bytes) the right input of a semi or
 /// anti join must be before its inputs are swapped; a margin because the
