@@ -71,6 +71,17 @@ fn simplify_node(node: LogicalPlan) -> Result<LogicalPlan> {
             join.null_aware = j.null_aware;
             LogicalPlan::Join(join)
         }
+        LogicalPlan::TableScan(mut scan) if !scan.filters.is_empty() => {
+            // Pruning predicates too, so that equal scans print (and
+            // fingerprint) alike wherever their filters came from.
+            let filters = std::mem::take(&mut scan.filters);
+            scan.filters = filters
+                .into_iter()
+                .map(simplify)
+                .filter(|f| !matches!(f, Ok(e) if is_bool(e, true)))
+                .collect::<Result<Vec<_>>>()?;
+            LogicalPlan::TableScan(scan)
+        }
         other => other,
     })
 }

@@ -41,6 +41,9 @@ pub struct Lowering<'a> {
     ctx: &'a SessionContext,
     batch_size: usize,
     target_partitions: usize,
+    /// Exchanges lowered so far, by [`PhysicalPlan::fingerprint`]: one
+    /// computed twice in the plan is one shuffle read twice.
+    exchanges: std::sync::Mutex<std::collections::HashMap<String, Batches>>,
 }
 
 type Batches = Rdd<RecordBatch>;
@@ -228,6 +231,7 @@ impl<'a> Lowering<'a> {
             ctx,
             batch_size: batch_size.max(1),
             target_partitions: target_partitions.max(1),
+            exchanges: Default::default(),
         }
     }
 
@@ -275,7 +279,20 @@ impl<'a> Lowering<'a> {
                 input,
                 schema,
             } => self.lower_aggregate(*mode, groups.clone(), aggregates.clone(), input, Arc::clone(schema))?,
-            PhysicalPlan::Exchange { partitioning, input } => self.lower_exchange(partitioning, input)?,
+            PhysicalPlan::Exchange { partitioning, input } => {
+                let key = plan.fingerprint();
+                let lowered = key.as_ref().and_then(|k| self.exchanges.lock().ok()?.get(k).cloned());
+                match lowered {
+                    Some(rdd) => rdd,
+                    None => {
+                        let rdd = self.lower_exchange(partitioning, input)?;
+                        if let (Some(k), Ok(mut seen)) = (key, self.exchanges.lock()) {
+                            seen.insert(k, rdd.clone());
+                        }
+                        rdd
+                    }
+                }
+            }
             PhysicalPlan::HashJoin {
                 left,
                 right,

@@ -391,6 +391,59 @@ impl PhysicalPlan {
         }
     }
 
+    /// A description of this subtree that two subtrees share only when they
+    /// compute the same rows, so that an exchange a query computes twice (a
+    /// CTE read twice, TPC-H q15) runs once: every node's line, output
+    /// types and the fields its line leaves out, and which table object
+    /// each scan reads. `None` when subtrees cannot be compared this way:
+    /// constant rows (their line shows only a count) and `random()`, whose
+    /// every evaluation differs.
+    pub fn fingerprint(&self) -> Option<String> {
+        let mut out = String::new();
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            let line = node.line();
+            if line.contains("random(") {
+                return None;
+            }
+            let _ = write!(out, "{line} ->");
+            for f in node.schema().fields() {
+                let _ = write!(out, " {}:{}", f.name(), f.data_type());
+            }
+            match node {
+                PhysicalPlan::Values { .. } => return None,
+                PhysicalPlan::Scan { source, projection, .. } => {
+                    let _ = write!(out, " table@{:p} {projection:?}", Arc::as_ptr(source));
+                }
+                PhysicalPlan::Aggregate { aggregates, .. } => {
+                    for a in aggregates {
+                        let _ = write!(out, " filter={:?}", a.filter.as_ref().map(|f| f.to_string()));
+                    }
+                }
+                PhysicalPlan::HashJoin {
+                    null_equals_null,
+                    null_aware,
+                    ..
+                } => {
+                    let _ = write!(out, " nulls={null_equals_null},{null_aware}");
+                }
+                PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Range(keys, _),
+                    ..
+                }
+                | PhysicalPlan::Sort { keys, .. } => {
+                    for k in keys {
+                        let _ = write!(out, " {:?}", k.options);
+                    }
+                }
+                _ => {}
+            }
+            out.push('\n');
+            stack.extend(node.children());
+        }
+        Some(out)
+    }
+
     /// The plan as text, grouped into stages: each exchange ends the stage
     /// above it; with `analyze`, each operator shows what it did.
     pub fn display_stages(&self, analyze: bool) -> String {
@@ -435,5 +488,54 @@ impl PhysicalPlan {
         }
         out.pop();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SessionContext;
+
+    /// The fingerprints of the exchanges in `sql`'s physical plan.
+    fn exchanges(ctx: &SessionContext, sql: &str) -> Vec<Option<String>> {
+        let plan = ctx.sql(sql).unwrap().physical_plan().unwrap();
+        let mut out = vec![];
+        let mut stack = vec![&plan];
+        while let Some(p) = stack.pop() {
+            if matches!(p, PhysicalPlan::Exchange { .. }) {
+                out.push(p.fingerprint());
+            }
+            stack.extend(p.children());
+        }
+        out
+    }
+
+    #[test]
+    fn a_subquery_computed_twice_fingerprints_alike() {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE t (k INT, v INT)").unwrap().collect().unwrap();
+        ctx.sql("CREATE TABLE u (k INT, v INT)").unwrap().collect().unwrap();
+        let same = |sql: &str| {
+            let f = exchanges(&ctx, sql);
+            f.iter()
+                .flatten()
+                .any(|a| f.iter().flatten().filter(|b| *b == a).count() > 1)
+        };
+        let cte = "WITH s AS (SELECT k, sum(v) AS total FROM t WHERE v > 1 GROUP BY k) \
+                   SELECT k FROM s WHERE total = (SELECT max(total) FROM s)";
+        assert!(same(cte));
+        // Another filter, another table or random() computes other rows.
+        assert!(!same(
+            "SELECT k FROM (SELECT k, sum(v) AS total FROM t WHERE v > 1 GROUP BY k) a \
+             WHERE total = (SELECT max(total) FROM (SELECT k, sum(v) AS total FROM t WHERE v > 2 GROUP BY k) b)"
+        ));
+        assert!(!same(
+            "SELECT k FROM (SELECT k, sum(v) AS total FROM t GROUP BY k) a \
+             WHERE total = (SELECT max(total) FROM (SELECT k, sum(v) AS total FROM u GROUP BY k) b)"
+        ));
+        assert!(!same(
+            "WITH s AS (SELECT k, sum(v + random()) AS total FROM t GROUP BY k) \
+             SELECT k FROM s WHERE total = (SELECT max(total) FROM s)"
+        ));
     }
 }
