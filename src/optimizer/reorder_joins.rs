@@ -146,8 +146,8 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
     restore_order(current, &original)
 }
 
-/// Joins each filtered input that is joined to exactly one other input,
-/// itself not the largest, with that input first (a bushy subtree), until
+/// Joins each filtered input that is equi-joined to exactly one other
+/// input, itself not the largest, with that input first (a bushy subtree), until
 /// none is left: `supplier ⋈ σ(nation)` is small and joins the fact table
 /// as one input that keeps as little of it as the nation filter does, where
 /// a left-deep order would join the fact table with all of `supplier`
@@ -171,8 +171,15 @@ fn join_dimension_chains(
                     let Ok(schema) = join_schema(leaves[i].schema(), leaves[j].schema(), JoinType::Inner) else {
                         return false;
                     };
+                    // Only equi-joins count: a filter over two dimensions
+                    // (q07's nation pair) does not tie them together.
                     conds.iter().any(|c| {
-                        bound_by(c, &schema) && !bound_by(c, leaves[i].schema()) && !bound_by(c, leaves[j].schema())
+                        bound_by(c, &schema)
+                            && !bound_by(c, leaves[i].schema())
+                            && !bound_by(c, leaves[j].schema())
+                            && !extract_keys(vec![c.clone()], leaves[i].schema(), leaves[j].schema())
+                                .0
+                                .is_empty()
                     })
                 })
                 .collect()
@@ -341,6 +348,23 @@ mod tests {
             big < inner,
             "big is the probe side, the bushy join the build side:\n{text}"
         );
+    }
+
+    #[test]
+    fn a_filter_over_two_dimensions_does_not_tie_them_together() {
+        // s1 hangs off mid, s2 off big; the OR over both must not stop
+        // mid ⋈ s1 from being joined first.
+        let plan = bind(
+            "SELECT count(*) FROM big, mid, small s1, small s2 WHERE big.a = mid.a AND mid.c = s1.c \
+             AND big.b = s2.c AND s1.sd < 3 AND (s1.sd = 1 OR s2.sd = 2)",
+        );
+        let plan = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        let text = plan.display_indent().to_string();
+        let depth = |needle: &str| {
+            let l = text.lines().find(|l| l.contains(needle)).expect(&text);
+            l.len() - l.trim_start().len()
+        };
+        assert!(depth("mid.c = s1.c") > depth("big.a = mid.a"), "{text}");
     }
 
     #[test]
