@@ -127,18 +127,7 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         let leaf = slots[pick]
             .take()
             .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
-        let schema = join_schema(current.schema(), leaf.schema(), JoinType::Inner)?;
-        let (applicable, rest): (Vec<Expr>, Vec<Expr>) = pending.into_iter().partition(|c| bound_by(c, &schema));
-        pending = rest;
-        let (on, filter) = extract_keys(applicable, current.schema(), leaf.schema());
-        current = LogicalPlan::Join(Join::try_new(
-            Arc::new(current),
-            Arc::new(leaf),
-            on,
-            conjunction(filter),
-            JoinType::Inner,
-            false,
-        )?);
+        current = inner_join(current, leaf, &mut pending)?;
     }
     if let Some(p) = conjunction(pending) {
         current = LogicalPlan::Filter(Filter::try_new(p, Arc::new(current))?);
@@ -193,23 +182,30 @@ fn join_dimension_chains(
         let Some((p, d)) = merge else {
             return Ok((leaves, conds, kept));
         };
-        let schema = join_schema(leaves[p].schema(), leaves[d].schema(), JoinType::Inner)?;
-        let (applicable, rest): (Vec<Expr>, Vec<Expr>) = conds.into_iter().partition(|c| bound_by(c, &schema));
-        conds = rest;
-        let (on, filter) = extract_keys(applicable, leaves[p].schema(), leaves[d].schema());
         let (dim, dim_kept) = (leaves.remove(d), kept.remove(d));
         let p = if d < p { p - 1 } else { p };
         let (parent, parent_kept) = (leaves.remove(p), kept.remove(p));
-        leaves.push(LogicalPlan::Join(Join::try_new(
-            Arc::new(parent),
-            Arc::new(dim),
-            on,
-            conjunction(filter),
-            JoinType::Inner,
-            false,
-        )?));
+        leaves.push(inner_join(parent, dim, &mut conds)?);
         kept.push(parent_kept * dim_kept);
     }
+}
+
+/// `left ⋈ right` on the conditions of `pending` that the two bind (taken
+/// out of it): equalities become keys, the rest the join's filter.
+fn inner_join(left: LogicalPlan, right: LogicalPlan, pending: &mut Vec<Expr>) -> Result<LogicalPlan> {
+    let schema = join_schema(left.schema(), right.schema(), JoinType::Inner)?;
+    let (applicable, rest): (Vec<Expr>, Vec<Expr>) =
+        std::mem::take(pending).into_iter().partition(|c| bound_by(c, &schema));
+    *pending = rest;
+    let (on, filter) = extract_keys(applicable, left.schema(), right.schema());
+    Ok(LogicalPlan::Join(Join::try_new(
+        Arc::new(left),
+        Arc::new(right),
+        on,
+        conjunction(filter),
+        JoinType::Inner,
+        false,
+    )?))
 }
 
 /// The estimated fraction of its base table's rows that `leaf` keeps
