@@ -63,8 +63,7 @@ pub(super) fn create_accumulator(spec: &AggregateSpec) -> Result<Box<dyn GroupsA
 }
 
 /// Calls `f(row)` for every row below `len` that is valid in `nulls` and
-/// passes `filter` (a NULL filter value counts as false), stopping at the
-/// first error.
+/// passes `filter` (see [`selection`]), stopping at the first error.
 #[inline]
 pub(super) fn for_each_selected(
     len: usize,
@@ -72,22 +71,15 @@ pub(super) fn for_each_selected(
     filter: Option<&BooleanArray>,
     f: impl FnMut(usize) -> Result<()>,
 ) -> Result<()> {
-    let filter_bits: Option<BooleanBuffer> = filter.map(|flt| match flt.nulls() {
-        Some(n) => flt.values() & n.inner(),
-        None => flt.values().clone(),
-    });
-    let nulls = nulls.filter(|n| n.null_count() > 0);
-    match (nulls, filter_bits) {
-        (None, None) => (0..len).try_for_each(f),
-        (Some(n), None) => n.valid_indices().try_for_each(f),
-        (None, Some(bits)) => bits.set_indices().try_for_each(f),
-        (Some(n), Some(bits)) => (n.inner() & &bits).set_indices().try_for_each(f),
+    match selection(nulls, filter) {
+        None => (0..len).try_for_each(f),
+        Some(bits) => bits.set_indices().try_for_each(f),
     }
 }
 
-/// The rows below `len` that are valid in `nulls` and pass `filter` (a NULL
-/// filter value counts as false); `None` when that is every row, so callers
-/// can run a dense loop.
+/// The rows that are valid in `nulls` and pass `filter` (a NULL filter
+/// value counts as false); `None` when that is every row, so callers can
+/// run a dense loop.
 pub(super) fn selection(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray>) -> Option<BooleanBuffer> {
     let filter_bits: Option<BooleanBuffer> = filter.map(|flt| match flt.nulls() {
         Some(n) => flt.values() & n.inner(),

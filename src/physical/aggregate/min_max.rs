@@ -71,6 +71,16 @@ impl<T: ArrowPrimitiveType, const MIN: bool> MinMaxPrimitive<T, MIN> {
             data_type,
         }
     }
+
+    /// Keeps `v` for group `g` if it is the group's first value or a better one.
+    #[inline]
+    fn offer(vals: &mut [T::Native], seen: &mut SeenBitmap, g: usize, v: T::Native) {
+        let better = if MIN { v.is_lt(vals[g]) } else { v.is_gt(vals[g]) };
+        if better || !seen.get(g) {
+            vals[g] = v;
+            seen.set(g);
+        }
+    }
 }
 
 impl<T: ArrowPrimitiveType, const MIN: bool> GroupsAccumulator for MinMaxPrimitive<T, MIN> {
@@ -95,28 +105,14 @@ impl<T: ArrowPrimitiveType, const MIN: bool> GroupsAccumulator for MinMaxPrimiti
                 arrow::compute::max(values)
             };
             if let Some(v) = best {
-                let better = if MIN {
-                    v.is_lt(self.vals[0])
-                } else {
-                    v.is_gt(self.vals[0])
-                };
-                if better || !self.seen.get(0) {
-                    self.vals[0] = v;
-                    self.seen.set(0);
-                }
+                Self::offer(&mut self.vals, &mut self.seen, 0, v);
             }
             return Ok(());
         }
         let input = values.values();
         let (vals, seen) = (&mut self.vals, &mut self.seen);
         for_each_selected(groups.len(), values.nulls(), filter, |i| {
-            let g = groups[i] as usize;
-            let v = input[i];
-            let better = if MIN { v.is_lt(vals[g]) } else { v.is_gt(vals[g]) };
-            if better || !seen.get(g) {
-                vals[g] = v;
-                seen.set(g);
-            }
+            Self::offer(vals, seen, groups[i] as usize, input[i]);
             Ok(())
         })
     }

@@ -3,11 +3,12 @@
 //! Arrow's decimal kernels check every element through a fallible closure
 //! and validate the result's precision in a second pass; on TPC-H style
 //! money arithmetic (`price * (1 - discount)`) that is most of a query's
-//! expression time. Here each element is one wrapping i128 operation whose
-//! overflow flag and precision check are OR-ed into an accumulator, so the
-//! loop has no branch; only when the flag is set are the valid rows checked
-//! one by one, so NULL slots holding arbitrary values never raise a false
-//! overflow.
+//! expression time. Here, when every operand fits i64 (money columns do),
+//! each element is one widening multiply that cannot overflow; otherwise
+//! one wrapping i128 operation. Either way the overflow flag and precision
+//! check are OR-ed into an accumulator, so the loop has no branch; only
+//! when the flag is set are the valid rows checked one by one, so NULL slots
+//! holding arbitrary values never raise a false overflow.
 
 use std::sync::Arc;
 
@@ -71,16 +72,7 @@ impl Op {
             Op::Mul => l.overflowing_mul(r),
         }
     }
-}
 
-/// [`Op`] with i64 operands and factors, whose results always fit i128.
-#[derive(Clone, Copy)]
-enum NarrowOp {
-    Add { lm: i64, rm: i64 },
-    Mul,
-}
-
-impl Op {
     /// This operation on i64 operands, when its rescaling factors fit i64.
     fn narrow(self) -> Option<NarrowOp> {
         Some(match self {
@@ -91,6 +83,13 @@ impl Op {
             Op::Mul => NarrowOp::Mul,
         })
     }
+}
+
+/// [`Op`] with i64 operands and factors, whose results always fit i128.
+#[derive(Clone, Copy)]
+enum NarrowOp {
+    Add { lm: i64, rm: i64 },
+    Mul,
 }
 
 impl NarrowOp {
