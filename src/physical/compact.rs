@@ -25,23 +25,30 @@ const SMALL_BYTES: usize = 256 * 1024;
 /// `batch` with every wasteful string-view column compacted (see the module
 /// docs); the batch itself when none is.
 pub fn compact_views(batch: RecordBatch) -> Result<RecordBatch> {
-    if !batch.columns().iter().any(|c| is_wasteful(c.as_ref())) {
-        return Ok(batch);
-    }
+    let mut changed = false;
     let columns: Vec<ArrayRef> = batch
         .columns()
         .iter()
-        .map(|c| match c.data_type() {
-            DataType::Utf8View if is_wasteful(c.as_ref()) => Arc::new(c.as_string_view().gc()) as ArrayRef,
-            DataType::BinaryView if is_wasteful(c.as_ref()) => Arc::new(c.as_binary_view().gc()) as ArrayRef,
-            _ => Arc::clone(c),
+        .map(|c| {
+            if !is_wasteful(c.as_ref()) {
+                return Arc::clone(c);
+            }
+            changed = true;
+            match c.data_type() {
+                DataType::Utf8View => Arc::new(c.as_string_view().gc()) as ArrayRef,
+                _ => Arc::new(c.as_binary_view().gc()) as ArrayRef,
+            }
         })
         .collect();
+    if !changed {
+        return Ok(batch);
+    }
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
     Ok(RecordBatch::try_new_with_options(batch.schema(), columns, &options)?)
 }
 
-/// Whether a view column holds more than twice the bytes its values use.
+/// Whether a view column (`Utf8View` or `BinaryView`; false for any other
+/// type) holds more than twice the bytes its values use.
 fn is_wasteful(array: &dyn Array) -> bool {
     let (views, buffers): (&[u128], &[Buffer]) = match array.data_type() {
         DataType::Utf8View => {
