@@ -400,8 +400,7 @@ impl<'a> PhysicalPlanner<'a> {
         let broadcast_ok = matches!(
             j.join_type,
             JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
-        ) && !self.settings.disabled_rules.contains(BROADCAST_JOIN)
-            && self.should_broadcast(j);
+        ) && self.should_broadcast(j);
         let (left, right, distribution) = if broadcast_ok {
             (left, right, JoinDistribution::Broadcast)
         } else {
@@ -440,9 +439,10 @@ impl PhysicalPlanner<'_> {
     /// left side. A broadcast table is built by one task, where a
     /// partitioned join builds in parallel but shuffles both sides, so
     /// a large table pays only when it saves shuffling a far larger input.
+    /// Never when broadcasting is switched off.
     fn should_broadcast(&self, j: &crate::logical::Join) -> bool {
         let threshold = self.settings.broadcast_join_threshold;
-        if threshold < 0 {
+        if threshold < 0 || self.settings.disabled_rules.contains(BROADCAST_JOIN) {
             return false;
         }
         let bytes = estimate_bytes(&j.right);
@@ -468,8 +468,7 @@ impl PhysicalPlanner<'_> {
             return None;
         }
         let right = estimate_bytes(&j.right);
-        let broadcast = self.should_broadcast(j) && !self.settings.disabled_rules.contains(BROADCAST_JOIN);
-        if broadcast || estimate_bytes(&j.left) * SEMI_JOIN_SWAP_RATIO > right {
+        if self.should_broadcast(j) || estimate_bytes(&j.left) * SEMI_JOIN_SWAP_RATIO > right {
             return None;
         }
         Some(crate::logical::Join {
