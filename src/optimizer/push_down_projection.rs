@@ -64,7 +64,16 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
                 .collect();
             let refs: Vec<&Expr> = exprs.iter().collect();
             let need = used(&refs, p.input.schema());
-            let input = prune(p.input.as_ref().clone(), &need)?;
+            let mut input = prune(p.input.as_ref().clone(), &need)?;
+            // Picking columns out of a pick of columns is one pick (the
+            // inner one may be a `keep_only` projection).
+            if let LogicalPlan::Projection(inner) = &input
+                && [&exprs, &inner.exprs]
+                    .iter()
+                    .all(|es| es.iter().all(|e| matches!(e, Expr::Column(_))))
+            {
+                input = inner.input.as_ref().clone();
+            }
             Ok(LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?))
         }
         LogicalPlan::Aggregate(a) => {
@@ -89,6 +98,7 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
             )?))
         }
         LogicalPlan::Join(j) => {
+            let schema = Arc::clone(&j.schema);
             let n_left = j.left.schema().fields().len();
             let right_offset = match j.join_type {
                 JoinType::RightSemi | JoinType::RightAnti | JoinType::RightMark => 0,
@@ -116,7 +126,11 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
             left_need.retain(|&i| i < n_left);
             let left = prune(j.left.as_ref().clone(), &left_need)?;
             let right = prune(j.right.as_ref().clone(), &right_need)?;
-            LogicalPlan::Join(j).with_new_inputs(vec![Arc::new(left), Arc::new(right)])
+            let join = LogicalPlan::Join(j).with_new_inputs(vec![Arc::new(left), Arc::new(right)])?;
+            // Keys only the join reads go right after it (the physical join
+            // then never gathers them), so joins and exchanges above do not
+            // move them.
+            keep_only(join, &schema, required)
         }
         LogicalPlan::Filter(_) | LogicalPlan::Sort(_) => {
             let exprs = plan.expressions();
@@ -128,19 +142,12 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
             let is_filter = matches!(plan, LogicalPlan::Filter(_));
             let schema = Arc::clone(plan.schema());
             let node = plan.with_new_inputs(vec![Arc::new(pruned)])?;
-            if !is_filter || required.is_empty() || only_here.is_subset(required) {
+            if !is_filter || only_here.is_subset(required) {
                 return Ok(node);
             }
             // Columns read only by the predicate go right after the filter,
             // so joins and exchanges above do not build or move them.
-            let keep = required
-                .iter()
-                .map(|&i| {
-                    let (q, f) = schema.qualified_field(i);
-                    Expr::Column(Column::new(q.cloned(), f.name()))
-                })
-                .collect();
-            Ok(LogicalPlan::Projection(Projection::try_new(keep, Arc::new(node))?))
+            keep_only(node, &schema, required)
         }
         LogicalPlan::Limit(_) | LogicalPlan::SubqueryAlias(_) => {
             let input = Arc::clone(plan.inputs()[0]);
@@ -158,6 +165,24 @@ fn prune(plan: LogicalPlan, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
         }
         other @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(other),
     }
+}
+
+/// `node` followed by a projection onto the `required` columns of its
+/// schema before pruning (`schema`), when it outputs others too. An empty
+/// `required` (a consumer counting rows) keeps `node` whole, so that its
+/// row count survives.
+fn keep_only(node: LogicalPlan, schema: &DFSchema, required: &BTreeSet<usize>) -> Result<LogicalPlan> {
+    if required.is_empty() || required.len() == node.schema().fields().len() {
+        return Ok(node);
+    }
+    let keep = required
+        .iter()
+        .map(|&i| {
+            let (q, f) = schema.qualified_field(i);
+            Expr::Column(Column::new(q.cloned(), f.name()))
+        })
+        .collect();
+    Ok(LogicalPlan::Projection(Projection::try_new(keep, Arc::new(node))?))
 }
 
 #[cfg(test)]
@@ -200,5 +225,27 @@ mod tests {
         let text = plan.display_indent();
         assert!(text.contains("aggr=[]"), "{text}");
         assert!(text.contains("TableScan: big projection=[a]"), "{text}");
+    }
+
+    #[test]
+    fn keys_only_a_join_reads_are_dropped_after_it() {
+        let plan = PushDownProjection
+            .rewrite(bind(
+                "SELECT big.b, small.sd FROM big JOIN small ON big.a = small.c WHERE big.b > 0",
+            ))
+            .unwrap();
+        let text = plan.display_indent().to_string();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let join = lines
+            .iter()
+            .position(|l| l.starts_with("Inner Join"))
+            .unwrap_or_else(|| panic!("{text}"));
+        // One pick of the two columns read above, not a pick of a pick.
+        assert_eq!(
+            lines.get(join.wrapping_sub(1)),
+            Some(&"Projection: big.b, small.sd"),
+            "{text}"
+        );
+        assert!(join < 2 || !lines[join - 2].starts_with("Projection"), "{text}");
     }
 }

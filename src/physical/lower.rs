@@ -18,7 +18,7 @@ use super::aggregate::{AggregateMode, HashAggregator};
 use super::compact::compact_views;
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::{ColumnarValue, PhysicalExprRef};
-use super::join::{HashJoinProbe, JoinHashTable, nested_loop_join};
+use super::join::{HashJoinProbe, JoinHashTable, join_output_schema, nested_loop_join};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
 use super::sort::sort_batches;
 use crate::SessionContext;
@@ -302,6 +302,7 @@ impl<'a> Lowering<'a> {
                 distribution,
                 null_equals_null,
                 null_aware,
+                projection,
                 schema,
             } => {
                 let left_keys: Vec<PhysicalExprRef> = on.iter().map(|(l, _)| Arc::clone(l)).collect();
@@ -314,6 +315,15 @@ impl<'a> Lowering<'a> {
                     *null_aware,
                 );
                 let right_schema = right.schema();
+                let full = join_output_schema(&left.schema(), &right_schema, jt)?;
+                let projection = projection.clone();
+                let prober = Arc::new(move |table: Arc<JoinHashTable>| -> Result<HashJoinProbe> {
+                    let probe = HashJoinProbe::try_new(table, jt, filter.clone(), Arc::clone(&full), na, bs)?;
+                    match &projection {
+                        Some(p) => probe.with_projection(p.clone(), Arc::clone(&schema)),
+                        None => Ok(probe),
+                    }
+                });
                 let l = self.lower(left)?;
                 let r = self.lower(right)?;
                 match distribution {
@@ -333,14 +343,7 @@ impl<'a> Lowering<'a> {
                         let shared = self.ctx.broadcast(table);
                         l.try_map_partitions_with_index(move |_, iter| {
                             let _ = &held;
-                            let probe = HashJoinProbe::try_new(
-                                shared.value().clone(),
-                                jt,
-                                filter.clone(),
-                                Arc::clone(&schema),
-                                na,
-                                bs,
-                            )?;
+                            let probe = prober(shared.value().clone())?;
                             Ok(ProbeIter {
                                 probe: Some(probe),
                                 input: iter,
@@ -360,7 +363,7 @@ impl<'a> Lowering<'a> {
                             let table = Arc::new(JoinHashTable::build(Arc::clone(&right_schema), batches, keys, nen)?);
                             // Held while this partition probes (the iterator owns it).
                             let held = reserve("hash join build", table.memory_size())?;
-                            let probe = HashJoinProbe::try_new(table, jt, filter.clone(), Arc::clone(&schema), na, bs)?;
+                            let probe = prober(table)?;
                             let it = ProbeIter {
                                 probe: Some(probe),
                                 input: left_iter,

@@ -164,7 +164,11 @@ pub enum PhysicalPlan {
         null_equals_null: bool,
         /// `NOT IN` semantics for anti joins.
         null_aware: bool,
-        /// Output schema.
+        /// The joined columns (left then right, as
+        /// [`join_output_schema`](super::join::join_output_schema) lays
+        /// them out) that are output, in order; `None` outputs all.
+        projection: Option<Vec<usize>>,
+        /// Output schema (after `projection`).
         schema: SchemaRef,
     },
     /// Join without equi-keys: every left row against the collected right.
@@ -341,6 +345,8 @@ impl PhysicalPlan {
                 filter,
                 join_type,
                 distribution,
+                projection,
+                schema,
                 ..
             } => {
                 let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
@@ -355,6 +361,10 @@ impl PhysicalPlan {
                 );
                 if let Some(f) = filter {
                     let _ = write!(s, " filter={f}");
+                }
+                if projection.is_some() {
+                    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    let _ = write!(s, " output=[{}]", names.join(", "));
                 }
                 s
             }
@@ -423,9 +433,10 @@ impl PhysicalPlan {
                 PhysicalPlan::HashJoin {
                     null_equals_null,
                     null_aware,
+                    projection,
                     ..
                 } => {
-                    let _ = write!(out, " nulls={null_equals_null},{null_aware}");
+                    let _ = write!(out, " nulls={null_equals_null},{null_aware} {projection:?}");
                 }
                 PhysicalPlan::Exchange {
                     partitioning: Partitioning::Range(keys, _),

@@ -100,11 +100,7 @@ impl<'a> PhysicalPlanner<'a> {
                     .iter()
                     .map(|e| create_physical_expr(e, p.input.schema()))
                     .collect::<Result<Vec<_>>>()?;
-                PhysicalPlan::Projection {
-                    exprs,
-                    input: Box::new(input),
-                    schema: arrow_schema(&p.schema),
-                }
+                project(input, p, exprs, arrow_schema(&p.schema))
             }
             LogicalPlan::Filter(f) => {
                 let mut parts = f.predicate.clone().split_conjunction();
@@ -428,6 +424,7 @@ impl<'a> PhysicalPlanner<'a> {
             distribution,
             null_equals_null: j.null_equals_null,
             null_aware: j.null_aware,
+            projection: None,
             schema,
         })
     }
@@ -498,6 +495,74 @@ const BROADCAST_PROBE_RATIO: f64 = 4.0;
 const SEMI_JOIN_SWAP_RATIO: f64 = 2.0;
 
 /// The number of nodes of an expression, a proxy for its evaluation cost.
+/// `p` (`exprs` planned over its planned `input`) as a projection, or,
+/// when `input` is a hash join and every expression of `p` is a column,
+/// as that join outputting only those columns, so that it never gathers
+/// the others.
+fn project(
+    input: PhysicalPlan,
+    p: &crate::logical::Projection,
+    exprs: Vec<PhysicalExprRef>,
+    schema: SchemaRef,
+) -> PhysicalPlan {
+    let join = match &input {
+        PhysicalPlan::Metered { input, .. } => input.as_ref(),
+        other => other,
+    };
+    let picked: Option<Vec<usize>> = match join {
+        PhysicalPlan::HashJoin { projection, .. } => p
+            .exprs
+            .iter()
+            .map(|e| {
+                let Expr::Column(c) = e else { return None };
+                let i = p.input.schema().index_of_column(c).ok()?;
+                match projection {
+                    Some(p) => p.get(i).copied(),
+                    None => Some(i),
+                }
+            })
+            .collect(),
+        _ => None,
+    };
+    // The join's own meter goes: the one around the result measures it.
+    let join = match (picked.is_some(), input) {
+        (true, PhysicalPlan::Metered { input, .. }) => *input,
+        (_, other) => other,
+    };
+    match (picked, join) {
+        (
+            Some(picked),
+            PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+                distribution,
+                null_equals_null,
+                null_aware,
+                ..
+            },
+        ) => PhysicalPlan::HashJoin {
+            left,
+            right,
+            on,
+            filter,
+            join_type,
+            distribution,
+            null_equals_null,
+            null_aware,
+            projection: Some(picked),
+            schema,
+        },
+        (_, input) => PhysicalPlan::Projection {
+            exprs,
+            input: Box::new(input),
+            schema,
+        },
+    }
+}
+
 fn expr_size(e: &Expr) -> usize {
     let mut n = 0;
     let _ = e.apply(|_| {

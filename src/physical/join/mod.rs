@@ -131,6 +131,81 @@ fn make_batch(schema: &SchemaRef, columns: Vec<ArrayRef>, num_rows: usize) -> Re
     )?)
 }
 
+/// The columns a join emits: all of its output (see
+/// [`join_output_schema`]) or some of them, picked before any is gathered
+/// so that a column nobody reads is never built.
+#[derive(Debug, Clone)]
+struct Output {
+    /// The join's whole output.
+    full: SchemaRef,
+    /// Indices into `full` of the emitted columns; `None` for all.
+    columns: Option<Vec<usize>>,
+    /// The emitted columns' schema.
+    schema: SchemaRef,
+}
+
+impl Output {
+    fn all(full: &SchemaRef) -> Self {
+        Self {
+            full: Arc::clone(full),
+            columns: None,
+            schema: Arc::clone(full),
+        }
+    }
+
+    fn project(full: &SchemaRef, columns: Vec<usize>, schema: SchemaRef) -> Result<Self> {
+        let n = full.fields().len();
+        if columns.len() != schema.fields().len() || columns.iter().any(|&i| i >= n) {
+            internal_err!(
+                "join output {columns:?} of {n} columns does not fit a schema of {}",
+                schema.fields().len()
+            );
+        }
+        Ok(Self {
+            full: Arc::clone(full),
+            columns: Some(columns),
+            schema,
+        })
+    }
+
+    /// A batch of `num_rows` rows whose column `i` of the full output is
+    /// `column(i)`, asked only for the emitted columns.
+    fn batch(&self, num_rows: usize, mut column: impl FnMut(usize) -> Result<ArrayRef>) -> Result<RecordBatch> {
+        let cols = match &self.columns {
+            Some(c) => c.iter().map(|&i| column(i)).collect::<Result<Vec<_>>>()?,
+            None => (0..self.full.fields().len()).map(column).collect::<Result<Vec<_>>>()?,
+        };
+        make_batch(&self.schema, cols, num_rows)
+    }
+
+    /// The emitted columns out of the full output's `columns`.
+    fn select(&self, columns: Vec<ArrayRef>, num_rows: usize) -> Result<RecordBatch> {
+        if self.columns.is_none() {
+            return make_batch(&self.schema, columns, num_rows);
+        }
+        self.batch(num_rows, |i| match columns.get(i) {
+            Some(c) => Ok(Arc::clone(c)),
+            None => internal_err!("join output column {i} of {}", columns.len()),
+        })
+    }
+
+    /// Pairs `(li[k], ri[k])` gathered into the emitted columns of an
+    /// inner/outer join (left columns, then right).
+    fn pairs(
+        &self,
+        left: &RecordBatch,
+        li: &UInt32Array,
+        right: &RecordBatch,
+        ri: &UInt32Array,
+    ) -> Result<RecordBatch> {
+        let nl = left.num_columns();
+        self.batch(li.len(), |i| match i.checked_sub(nl) {
+            None => Ok(take(left.column(i).as_ref(), li, None)?),
+            Some(r) => Ok(take(right.column(r).as_ref(), ri, None)?),
+        })
+    }
+}
+
 /// Pairs `(li[k], ri[k])` gathered into joined columns (left then right).
 fn take_pairs(left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
     let mut cols = Vec::with_capacity(left.num_columns() + right.num_columns());
@@ -186,68 +261,57 @@ fn positions(flags: &[bool], want: bool) -> UInt32Array {
 }
 
 /// Emits left rows `idx` in batches: for semi/anti joins alone, for
-/// left/full joins with NULL right columns (`schema` tells which).
-fn emit_left_rows(
-    schema: &SchemaRef,
-    left: &RecordBatch,
-    idx: &UInt32Array,
-    batch_size: usize,
-) -> Result<Vec<RecordBatch>> {
-    let mut out = vec![];
+/// left/full joins with NULL right columns (the full output tells which).
+fn emit_left_rows(out: &Output, left: &RecordBatch, idx: &UInt32Array, batch_size: usize) -> Result<Vec<RecordBatch>> {
     let nl = left.num_columns();
-    for (start, len) in chunks(idx.len(), batch_size) {
-        let part = idx.slice(start, len);
-        let mut cols = Vec::with_capacity(schema.fields().len());
-        for c in left.columns() {
-            cols.push(take(c.as_ref(), &part, None)?);
-        }
-        for f in schema.fields().iter().skip(nl) {
-            cols.push(new_null_array(f.data_type(), len));
-        }
-        out.push(make_batch(schema, cols, len)?);
-    }
-    Ok(out)
+    chunks(idx.len(), batch_size)
+        .map(|(start, len)| {
+            let part = idx.slice(start, len);
+            out.batch(len, |i| {
+                Ok(if i < nl {
+                    take(left.column(i).as_ref(), &part, None)?
+                } else {
+                    new_null_array(out.full.field(i).data_type(), len)
+                })
+            })
+        })
+        .collect()
 }
 
 /// Emits right rows `idx` in batches: for right semi/anti joins alone, for
 /// right/full joins after NULL left columns.
 fn emit_right_rows(
-    schema: &SchemaRef,
+    out: &Output,
     right: &RecordBatch,
     idx: &UInt32Array,
     batch_size: usize,
 ) -> Result<Vec<RecordBatch>> {
-    let nl = match schema.fields().len().checked_sub(right.num_columns()) {
-        Some(n) => n,
-        None => internal_err!("join output schema has fewer fields than the right side"),
+    let Some(nl) = out.full.fields().len().checked_sub(right.num_columns()) else {
+        internal_err!("join output schema has fewer fields than the right side");
     };
-    let mut out = vec![];
-    for (start, len) in chunks(idx.len(), batch_size) {
-        let part = idx.slice(start, len);
-        let mut cols: Vec<ArrayRef> = schema
-            .fields()
-            .iter()
-            .take(nl)
-            .map(|f| new_null_array(f.data_type(), len))
-            .collect();
-        for c in right.columns() {
-            cols.push(take(c.as_ref(), &part, None)?);
-        }
-        out.push(make_batch(schema, cols, len)?);
-    }
-    Ok(out)
+    chunks(idx.len(), batch_size)
+        .map(|(start, len)| {
+            let part = idx.slice(start, len);
+            out.batch(len, |i| {
+                Ok(match i.checked_sub(nl) {
+                    None => new_null_array(out.full.field(i).data_type(), len),
+                    Some(r) => take(right.column(r).as_ref(), &part, None)?,
+                })
+            })
+        })
+        .collect()
 }
 
 /// Emits every left row with its `mark` column (left mark join).
-fn emit_marked(
-    schema: &SchemaRef,
-    left: &RecordBatch,
-    mark: BooleanArray,
-    batch_size: usize,
-) -> Result<Vec<RecordBatch>> {
-    let mut cols = left.columns().to_vec();
-    cols.push(Arc::new(mark));
-    let batch = make_batch(schema, cols, left.num_rows())?;
+fn emit_marked(out: &Output, left: &RecordBatch, mark: BooleanArray, batch_size: usize) -> Result<Vec<RecordBatch>> {
+    let mark: ArrayRef = Arc::new(mark);
+    let batch = out.batch(left.num_rows(), |i| {
+        Ok(if i < left.num_columns() {
+            Arc::clone(left.column(i))
+        } else {
+            Arc::clone(&mark)
+        })
+    })?;
     Ok(chunks(batch.num_rows(), batch_size)
         .map(|(s, l)| batch.slice(s, l))
         .collect())

@@ -16,7 +16,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use super::{
-    JoinType, check_output_schema, emit_left_rows, emit_marked, emit_right_rows, emits_pairs, evaluate_filter,
+    JoinType, Output, check_output_schema, emit_left_rows, emit_marked, emit_right_rows, emits_pairs, evaluate_filter,
     filter_indices, filter_schema, make_batch, positions, take_pairs, tracks_right,
 };
 use crate::error::Result;
@@ -35,6 +35,7 @@ pub fn nested_loop_join(
     batch_size: usize,
 ) -> Result<Vec<RecordBatch>> {
     check_output_schema(output_schema, join_type, Some(left.num_columns()), right.num_columns())?;
+    let output = Output::all(output_schema);
     let batch_size = batch_size.max(1);
     let (nl, nr) = (left.num_rows(), right.num_rows());
     let mut left_matched = vec![false; nl];
@@ -83,8 +84,8 @@ pub fn nested_loop_join(
         }
     }
 
-    let left_rows = |want: bool| emit_left_rows(output_schema, left, &positions(&left_matched, want), batch_size);
-    let right_rows = |want: bool| emit_right_rows(output_schema, right, &positions(&right_matched, want), batch_size);
+    let left_rows = |want: bool| emit_left_rows(&output, left, &positions(&left_matched, want), batch_size);
+    let right_rows = |want: bool| emit_right_rows(&output, right, &positions(&right_matched, want), batch_size);
     match join_type {
         JoinType::Inner => {}
         JoinType::Left => out.extend(left_rows(false)?),
@@ -99,7 +100,7 @@ pub fn nested_loop_join(
         JoinType::RightAnti => out.extend(right_rows(false)?),
         JoinType::LeftMark => {
             let mark = BooleanArray::from(left_matched.clone());
-            out.extend(emit_marked(output_schema, left, mark, batch_size)?);
+            out.extend(emit_marked(&output, left, mark, batch_size)?);
         }
         JoinType::RightMark => {}
     }

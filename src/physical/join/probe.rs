@@ -13,14 +13,14 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
-use arrow::compute::filter;
+use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use super::hash_table::{JoinHashTable, key_validity};
 use super::{
-    JoinType, check_output_schema, emit_left_rows, emit_marked, emit_right_rows, emits_pairs, evaluate_filter,
-    filter_indices, filter_schema, make_batch, positions, take_pairs, tracks_left, tracks_right,
+    JoinType, Output, check_output_schema, emit_left_rows, emit_marked, emit_right_rows, emits_pairs, evaluate_filter,
+    filter_indices, filter_schema, positions, take_pairs, tracks_left, tracks_right,
 };
 use crate::error::Result;
 use crate::physical::expr::PhysicalExprRef;
@@ -32,7 +32,7 @@ pub struct HashJoinProbe {
     table: Arc<JoinHashTable>,
     join_type: JoinType,
     filter: Option<PhysicalExprRef>,
-    schema: SchemaRef,
+    output: Output,
     null_aware: bool,
     batch_size: usize,
     /// Build rows that found a partner so far (when the join type cares).
@@ -80,11 +80,24 @@ impl HashJoinProbe {
             table,
             join_type,
             filter,
-            schema: output_schema,
+            output: Output::all(&output_schema),
             null_aware,
             batch_size: batch_size.max(1),
             visited,
         })
+    }
+
+    /// Emits only `columns` (indices into the output schema given to
+    /// [`Self::try_new`], in this order) as batches of `schema`: the
+    /// others are never gathered.
+    pub fn with_projection(mut self, columns: Vec<usize>, schema: SchemaRef) -> Result<Self> {
+        self.output = Output::project(&self.output.full, columns, schema)?;
+        Ok(self)
+    }
+
+    /// The schema of the batches this prober emits.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.output.schema
     }
 
     /// Joins one probe batch; `keys` are its evaluated join keys, of the
@@ -93,7 +106,7 @@ impl HashJoinProbe {
         let table = Arc::clone(&self.table);
         let build = table.batch();
         let jt = self.join_type;
-        check_output_schema(&self.schema, jt, Some(batch.num_columns()), build.num_columns())?;
+        check_output_schema(&self.output.full, jt, Some(batch.num_columns()), build.num_columns())?;
         let n = batch.num_rows();
         if keys.iter().any(|k| k.len() != n) {
             internal_err!("probe keys do not have {n} rows");
@@ -145,7 +158,7 @@ impl HashJoinProbe {
             self.flush(&mut pairs, batch, fschema.as_ref(), &mut left_matched, &mut out)?;
         }
 
-        let emit = |idx: UInt32Array| emit_left_rows(&self.schema, batch, &idx, self.batch_size);
+        let emit = |idx: UInt32Array| emit_left_rows(&self.output, batch, &idx, self.batch_size);
         match jt {
             JoinType::Left | JoinType::Full => out.extend(emit(positions(&left_matched, false))?),
             JoinType::LeftSemi => out.extend(emit(positions(&left_matched, true))?),
@@ -168,7 +181,7 @@ impl HashJoinProbe {
                 let mark: BooleanArray = (0..n)
                     .map(|i| (left_matched[i] || !unknown(i)).then_some(left_matched[i]))
                     .collect();
-                out.extend(emit_marked(&self.schema, batch, mark, self.batch_size)?);
+                out.extend(emit_marked(&self.output, batch, mark, self.batch_size)?);
             }
             _ => {}
         }
@@ -190,18 +203,21 @@ impl HashJoinProbe {
         }
         let (mut li, mut ri) = pairs.take();
         let build = self.table.batch();
-        let mut cols = None;
+        let mut filtered = None;
         if let (Some(f), Some(fschema)) = (&self.filter, fschema) {
             let joined = take_pairs(batch, &li, build, &ri)?;
             let mask = evaluate_filter(f.as_ref(), fschema, joined.clone(), li.len())?;
+            if emits_pairs(self.join_type) {
+                let rows = self.output.select(joined, li.len())?;
+                filtered = Some(if mask.true_count() < li.len() {
+                    filter_record_batch(&rows, &mask)?
+                } else {
+                    rows
+                });
+            }
             if mask.true_count() < li.len() {
                 li = filter_indices(&li, &mask)?;
                 ri = filter_indices(&ri, &mask)?;
-                if emits_pairs(self.join_type) {
-                    cols = Some(joined.iter().map(|c| filter(c, &mask)).collect::<Result<Vec<_>, _>>()?);
-                }
-            } else {
-                cols = Some(joined);
             }
         }
         if tracks_left(self.join_type) {
@@ -211,11 +227,10 @@ impl HashJoinProbe {
             ri.values().iter().for_each(|&r| self.visited[r as usize] = true);
         }
         if emits_pairs(self.join_type) && !li.is_empty() {
-            let cols = match cols {
-                Some(c) => c,
-                None => take_pairs(batch, &li, build, &ri)?,
-            };
-            out.push(make_batch(&self.schema, cols, li.len())?);
+            out.push(match filtered {
+                Some(rows) => rows,
+                None => self.output.pairs(batch, &li, build, &ri)?,
+            });
         }
         Ok(())
     }
@@ -230,7 +245,7 @@ impl HashJoinProbe {
             _ => return Ok(vec![]),
         };
         emit_right_rows(
-            &self.schema,
+            &self.output,
             self.table.batch(),
             &positions(&self.visited, want),
             self.batch_size,

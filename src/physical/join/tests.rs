@@ -55,6 +55,7 @@ struct Run {
     filter: Option<PhysicalExprRef>,
     null_aware: bool,
     batch_size: usize,
+    projection: Option<Vec<usize>>,
 }
 
 impl Run {
@@ -64,6 +65,7 @@ impl Run {
             filter: None,
             null_aware: false,
             batch_size: 1024,
+            projection: None,
         }
     }
 
@@ -72,16 +74,25 @@ impl Run {
     }
 
     fn join_probes(&self, jt: JoinType, probes: Vec<RecordBatch>) -> Vec<String> {
-        let schema = output_schema(jt);
+        let full = output_schema(jt);
         let mut p = HashJoinProbe::try_new(
             Arc::clone(&self.table),
             jt,
             self.filter.clone(),
-            Arc::clone(&schema),
+            Arc::clone(&full),
             self.null_aware,
             self.batch_size,
         )
         .unwrap();
+        let schema = match &self.projection {
+            Some(cols) => {
+                let schema = Arc::new(full.project(cols).unwrap());
+                p = p.with_projection(cols.clone(), Arc::clone(&schema)).unwrap();
+                schema
+            }
+            None => full,
+        };
+        assert_eq!(p.schema(), &schema);
         let mut out = vec![];
         for b in &probes {
             out.extend(p.probe(b, &[Arc::clone(b.column(0))]).unwrap());
@@ -341,4 +352,41 @@ fn misuse_is_an_error_not_a_panic() {
     let anti = output_schema(JoinType::LeftAnti);
     let f: PhysicalExprRef = Arc::new(ColumnCmp::new(1, Op::NotEq, 3));
     assert!(HashJoinProbe::try_new(run.table, JoinType::LeftAnti, Some(f), anti, true, 1).is_err());
+}
+
+#[test]
+fn a_projection_emits_the_picked_columns_of_every_join_type() {
+    let pick = |row: &str, cols: &[usize]| {
+        let f: Vec<&str> = row.split('|').collect();
+        cols.iter().map(|&i| f[i]).collect::<Vec<_>>().join("|")
+    };
+    for jt in [
+        JoinType::Inner,
+        JoinType::Left,
+        JoinType::Right,
+        JoinType::Full,
+        JoinType::LeftSemi,
+        JoinType::LeftAnti,
+        JoinType::LeftMark,
+        JoinType::RightSemi,
+        JoinType::RightAnti,
+    ] {
+        for with_filter in [false, true] {
+            let mut run = Run::new();
+            run.batch_size = 2;
+            if with_filter {
+                // s <> t over the joined row.
+                run.filter = Some(Arc::new(ColumnCmp::new(1, Op::NotEq, 3)));
+            }
+            let all = run.join(jt);
+            let n = output_schema(jt).fields().len();
+            let cols: Vec<usize> = (0..n).rev().step_by(2).collect();
+            run.projection = Some(cols.clone());
+            let mut want: Vec<String> = all.iter().map(|r| pick(r, &cols)).collect();
+            want.sort();
+            let mut got = run.join(jt);
+            got.sort();
+            assert_eq!(got, want, "{jt} filter={with_filter} columns={cols:?}");
+        }
+    }
 }
