@@ -46,6 +46,10 @@ pub const BROADCAST_JOIN: &str = "broadcast_join";
 /// on its (much smaller) left input.
 pub const SWAP_SEMI_JOIN: &str = "swap_semi_join";
 
+/// Name of the physical rule that turns a left join into a right join
+/// when its left input is much smaller, to build the hash table on it.
+pub const SWAP_OUTER_JOIN: &str = "swap_outer_join";
+
 /// The rules in the order they run.
 pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
     vec![
@@ -66,6 +70,7 @@ pub fn rule_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = default_rules().iter().map(|r| r.name()).collect();
     names.push(BROADCAST_JOIN);
     names.push(SWAP_SEMI_JOIN);
+    names.push(SWAP_OUTER_JOIN);
     names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(*n));

@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::logical::coercion::common_type;
 use crate::logical::stats::{estimate_bytes, estimate_rows};
 use crate::logical::{Expr, ExprSchema, LogicalPlan, join_schema};
-use crate::optimizer::{BROADCAST_JOIN, SWAP_SEMI_JOIN};
+use crate::optimizer::{BROADCAST_JOIN, SWAP_OUTER_JOIN, SWAP_SEMI_JOIN};
 use crate::{internal_err, not_supported};
 
 /// Rows below which a global sort gathers into one partition instead of
@@ -348,6 +348,39 @@ impl<'a> PhysicalPlanner<'a> {
         if let Some(swapped) = self.swap_semi_join(j) {
             return self.plan_join(&swapped);
         }
+        if let Some(swapped) = self.swap_left_join(j) {
+            // The right join outputs the sides the other way round: its
+            // output projection puts the columns back in the left join's order.
+            let (nl, nr) = (j.left.schema().fields().len(), j.right.schema().fields().len());
+            let order = (nr..nr + nl).chain(0..nr).collect();
+            let PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+                distribution,
+                null_equals_null,
+                null_aware,
+                projection: None,
+                ..
+            } = self.plan_join(&swapped)?
+            else {
+                internal_err!("a swapped left join was not planned as a hash join");
+            };
+            return Ok(PhysicalPlan::HashJoin {
+                left,
+                right,
+                on,
+                filter,
+                join_type,
+                distribution,
+                null_equals_null,
+                null_aware,
+                projection: Some(order),
+                schema: arrow_schema(&j.schema),
+            });
+        }
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let combined = join_schema(ls, rs, JoinType::Inner)?;
         let filter = j
@@ -455,6 +488,31 @@ impl PhysicalPlanner<'_> {
     /// the orders). `None` when the join should stay as it is: the right
     /// side is small enough to broadcast, the join is null-aware (`NOT IN`
     /// needs the whole subquery side in its table), or it has no keys.
+    /// A left outer equi-join whose right input is much larger than its
+    /// left, as the equivalent right join with the inputs swapped, so the
+    /// hash table holds the small side and the large side streams past it
+    /// (`customer LEFT JOIN orders` then builds on the customers). A right
+    /// join is never broadcast (each build row must be known matched or
+    /// not across all probe partitions), so this also trades a large
+    /// broadcast table for shuffling both sides.
+    fn swap_left_join(&self, j: &crate::logical::Join) -> Option<crate::logical::Join> {
+        if j.join_type != JoinType::Left || j.on.is_empty() || self.settings.disabled_rules.contains(SWAP_OUTER_JOIN) {
+            return None;
+        }
+        if estimate_bytes(&j.left) * OUTER_JOIN_SWAP_RATIO > estimate_bytes(&j.right) {
+            return None;
+        }
+        let swapped = crate::logical::Join::try_new(
+            Arc::clone(&j.right),
+            Arc::clone(&j.left),
+            j.on.iter().map(|(l, r)| (r.clone(), l.clone())).collect(),
+            j.filter.clone(),
+            JoinType::Right,
+            j.null_equals_null,
+        );
+        swapped.ok()
+    }
+
     fn swap_semi_join(&self, j: &crate::logical::Join) -> Option<crate::logical::Join> {
         let join_type = match j.join_type {
             JoinType::LeftSemi => JoinType::RightSemi,
@@ -494,7 +552,6 @@ const BROADCAST_PROBE_RATIO: f64 = 4.0;
 /// estimates are rough and a wrong swap builds the larger side.
 const SEMI_JOIN_SWAP_RATIO: f64 = 2.0;
 
-/// The number of nodes of an expression, a proxy for its evaluation cost.
 /// `p` (`exprs` planned over its planned `input`) as a projection, or,
 /// when `input` is a hash join and every expression of `p` is a column,
 /// as that join outputting only those columns, so that it never gathers
@@ -563,6 +620,11 @@ fn project(
     }
 }
 
+/// How many times larger (in estimated bytes) the right input of a left
+/// join must be before its inputs are swapped.
+const OUTER_JOIN_SWAP_RATIO: f64 = 4.0;
+
+/// The number of nodes of an expression, a proxy for its evaluation cost.
 fn expr_size(e: &Expr) -> usize {
     let mut n = 0;
     let _ = e.apply(|_| {
