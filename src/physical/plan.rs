@@ -257,6 +257,77 @@ impl PhysicalPlan {
         }
     }
 
+    /// The ways this plan's output is known to be hash-partitioned: each
+    /// entry is a set of output columns such that rows agreeing on them
+    /// are in the same partition, with the number of partitions. Only
+    /// exchanges on plain columns count, followed through operators that
+    /// keep rows in their partition and the columns findable.
+    pub fn hash_clustering(&self) -> Vec<(Vec<usize>, usize)> {
+        /// `keys` with each column renamed by `to`; dropped when one is lost.
+        fn remap(keys: Vec<(Vec<usize>, usize)>, to: impl Fn(usize) -> Option<usize>) -> Vec<(Vec<usize>, usize)> {
+            keys.into_iter()
+                .filter_map(|(cols, n)| Some((cols.into_iter().map(&to).collect::<Option<Vec<_>>>()?, n)))
+                .collect()
+        }
+        let position = |exprs: &[PhysicalExprRef], i: usize| exprs.iter().position(|e| e.column_index() == Some(i));
+        match self {
+            PhysicalPlan::Exchange {
+                partitioning: Partitioning::Hash(keys, n),
+                ..
+            } => keys
+                .iter()
+                .map(|k| k.column_index())
+                .collect::<Option<Vec<_>>>()
+                .map(|cols| vec![(cols, *n)])
+                .unwrap_or_default(),
+            PhysicalPlan::Filter { input, .. } | PhysicalPlan::Metered { input, .. } => input.hash_clustering(),
+            PhysicalPlan::Projection { exprs, input, .. } => remap(input.hash_clustering(), |i| position(exprs, i)),
+            PhysicalPlan::Aggregate { groups, input, .. } => remap(input.hash_clustering(), |i| position(groups, i)),
+            PhysicalPlan::HashJoin {
+                left,
+                join_type,
+                distribution,
+                projection,
+                right,
+                ..
+            } => {
+                let out = |full: usize| match projection {
+                    Some(p) => p.iter().position(|&j| j == full),
+                    None => Some(full),
+                };
+                // A side's partitions are the output's when its rows stay in
+                // their partition and unmatched rows of the other side never
+                // bring NULLs into its columns.
+                let partitioned = *distribution == JoinDistribution::Partitioned;
+                let (from_left, from_right) = match join_type {
+                    JoinType::Inner => (true, partitioned),
+                    JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => (true, false),
+                    JoinType::Right | JoinType::RightSemi | JoinType::RightAnti => (false, partitioned),
+                    JoinType::Full | JoinType::RightMark => (false, false),
+                };
+                let right_offset = match join_type {
+                    JoinType::RightSemi | JoinType::RightAnti => 0,
+                    _ => left.schema().fields().len(),
+                };
+                let mut keys = vec![];
+                if from_left {
+                    keys.extend(remap(left.hash_clustering(), out));
+                }
+                if from_right {
+                    keys.extend(remap(right.hash_clustering(), |i| out(right_offset + i)));
+                }
+                keys
+            }
+            PhysicalPlan::Scan { .. }
+            | PhysicalPlan::Values { .. }
+            | PhysicalPlan::Exchange { .. }
+            | PhysicalPlan::Sort { .. }
+            | PhysicalPlan::Limit { .. }
+            | PhysicalPlan::NestedLoopJoin { .. }
+            | PhysicalPlan::Union { .. } => vec![],
+        }
+    }
+
     fn line(&self) -> String {
         let list = |v: &[PhysicalExprRef]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
         match self {

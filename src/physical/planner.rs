@@ -287,6 +287,23 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
         };
+        // Input already hash-partitioned on some of the group columns (a
+        // join on them below) or in one partition has each group in one
+        // partition: aggregate in place, without partial states or shuffle.
+        let group_cols: Vec<Option<usize>> = groups.iter().map(|g| g.column_index()).collect();
+        let clustered = input
+            .hash_clustering()
+            .iter()
+            .any(|(cols, _)| !cols.is_empty() && cols.iter().all(|c| group_cols.contains(&Some(*c))));
+        if clustered || single_partition(&input) {
+            return Ok(PhysicalPlan::Aggregate {
+                mode: AggregateMode::Single,
+                groups,
+                aggregates: calls,
+                input: Box::new(input),
+                schema: out_schema,
+            });
+        }
         if calls.iter().any(|c| c.spec.distinct) {
             // DISTINCT aggregates need every value of a group in one place.
             let shuffled = exchange(input, groups.clone());
@@ -434,17 +451,11 @@ impl<'a> PhysicalPlanner<'a> {
             (left, right, JoinDistribution::Broadcast)
         } else {
             let n = self.partitions();
-            let lk = on.iter().map(|(l, _)| Arc::clone(l)).collect();
-            let rk = on.iter().map(|(_, r)| Arc::clone(r)).collect();
+            let lk: Vec<PhysicalExprRef> = on.iter().map(|(l, _)| Arc::clone(l)).collect();
+            let rk: Vec<PhysicalExprRef> = on.iter().map(|(_, r)| Arc::clone(r)).collect();
             (
-                PhysicalPlan::Exchange {
-                    partitioning: Partitioning::Hash(lk, n),
-                    input: Box::new(left),
-                },
-                PhysicalPlan::Exchange {
-                    partitioning: Partitioning::Hash(rk, n),
-                    input: Box::new(right),
-                },
+                hash_partitioned(left, lk, n),
+                hash_partitioned(right, rk, n),
                 JoinDistribution::Partitioned,
             )
         };
@@ -623,6 +634,23 @@ fn project(
 /// How many times larger (in estimated bytes) the right input of a left
 /// join must be before its inputs are swapped.
 const OUTER_JOIN_SWAP_RATIO: f64 = 4.0;
+
+/// `input` hash-partitioned into `n` partitions on `keys`: through an
+/// exchange, unless it already is (an exchange on the same columns below,
+/// with the same partition count, so that the other side of a join that
+/// exchanges its keys of the same types lands in the same partitions).
+fn hash_partitioned(input: PhysicalPlan, keys: Vec<PhysicalExprRef>, n: usize) -> PhysicalPlan {
+    let cols: Option<Vec<usize>> = keys.iter().map(|k| k.column_index()).collect();
+    if let Some(cols) = cols
+        && input.hash_clustering().contains(&(cols, n))
+    {
+        return input;
+    }
+    PhysicalPlan::Exchange {
+        partitioning: Partitioning::Hash(keys, n),
+        input: Box::new(input),
+    }
+}
 
 /// The number of nodes of an expression, a proxy for its evaluation cost.
 fn expr_size(e: &Expr) -> usize {

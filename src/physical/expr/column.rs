@@ -52,6 +52,10 @@ impl PhysicalExpr for ColumnExpr {
         &self.data_type
     }
 
+    fn column_index(&self) -> Option<usize> {
+        Some(self.index)
+    }
+
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         if self.index >= batch.num_columns() {
             internal_err!(

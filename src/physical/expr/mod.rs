@@ -132,6 +132,10 @@ pub trait PhysicalExpr: Send + Sync + Debug + Display {
     fn data_type(&self) -> &DataType;
     /// Evaluates the expression over every row of `batch`.
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue>;
+    /// The input column this expression is, when it is just one.
+    fn column_index(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A shared physical expression.
