@@ -115,6 +115,28 @@ pub fn cast_to(e: Expr, t: &DataType, schema: &DFSchema) -> Result<Expr> {
     Ok(Expr::Cast(Box::new(e), t.clone()))
 }
 
+/// `e` as a literal of the column type `t`, when `e` is a non-NULL
+/// literal (or constant expression) whose value `t` holds exactly (it converts to
+/// `t` and back unchanged) and `t` is an integer or decimal type. Then a
+/// comparison of a `t` column with `e` can compare in `t` instead of
+/// casting the column on every row (`int_col < 5`, `price > 1.00`), with
+/// the same answer: the casts to the wider type keep order and values.
+pub fn exact_literal(e: &Expr, t: &DataType) -> Option<Expr> {
+    let v = match e {
+        Expr::Literal(v) => v.clone(),
+        // `l_quantity < 1 + 10`: a constant expression counts as its value.
+        e => crate::physical::expr::evaluate_constant(e).ok().flatten()?,
+    };
+    if v.is_null() || !(int_rank(t).is_some() || matches!(t, DataType::Decimal128(..))) {
+        return None;
+    }
+    if &v.data_type() == t {
+        return Some(Expr::Literal(v));
+    }
+    let cast = v.cast_to(t).ok().filter(|c| !c.is_null())?;
+    (cast.cast_to(&v.data_type()).ok()? == v).then_some(Expr::Literal(cast))
+}
+
 /// Builds `left op right` with the casts its operator needs, or a clear
 /// error when the types cannot meet.
 pub fn coerce_binary(left: Expr, op: Operator, right: Expr, schema: &DFSchema) -> Result<Expr> {
@@ -132,6 +154,12 @@ pub fn coerce_binary(left: Expr, op: Operator, right: Expr, schema: &DFSchema) -
         }
         Operator::StringConcat => (Utf8, Utf8),
         op if op.is_comparison() => match common_type(&lt, &rt) {
+            Some(_) if let Some(r) = exact_literal(&right, &lt) => {
+                return Ok(Expr::Binary(Box::new(left), op, Box::new(r)));
+            }
+            Some(_) if let Some(l) = exact_literal(&left, &rt) => {
+                return Ok(Expr::Binary(Box::new(l), op, Box::new(right)));
+            }
             Some(t) => (t.clone(), t),
             None => plan_err!("cannot compare {left} ({lt}) with {right} ({rt})"),
         },
@@ -205,5 +233,33 @@ mod tests {
         assert_eq!(common_type(&Float64, &Decimal128(15, 2)), Some(Float64));
         assert_eq!(common_type(&Boolean, &Int32), None);
         assert_eq!(common_type_of([&Null, &Int32, &Int64]), Some(Int64));
+    }
+
+    #[test]
+    fn literals_compare_in_the_column_type_when_exact() {
+        use DataType::*;
+        use datafusion_common::ScalarValue as S;
+        let lit = |v: S| Expr::Literal(v);
+        assert_eq!(
+            exact_literal(&lit(S::Int64(Some(5))), &Int32),
+            Some(lit(S::Int32(Some(5))))
+        );
+        assert_eq!(exact_literal(&lit(S::Int64(Some(1 << 40))), &Int32), None);
+        assert_eq!(exact_literal(&lit(S::Int64(Some(-1))), &UInt8), None);
+        assert_eq!(
+            exact_literal(&lit(S::Decimal128(Some(100), 21, 2)), &Decimal128(15, 2)),
+            Some(lit(S::Decimal128(Some(100), 15, 2)))
+        );
+        // 1.005 is not a Decimal(15, 2); 10^14 does not fit Decimal(15, 2).
+        assert_eq!(
+            exact_literal(&lit(S::Decimal128(Some(1005), 4, 3)), &Decimal128(15, 2)),
+            None
+        );
+        assert_eq!(
+            exact_literal(&lit(S::Int64(Some(100_000_000_000_000))), &Decimal128(15, 2)),
+            None
+        );
+        assert_eq!(exact_literal(&lit(S::Int64(None)), &Int32), None);
+        assert_eq!(exact_literal(&lit(S::Float64(Some(1.5))), &Int32), None);
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use datafusion_common::{Column, DFSchema, ScalarValue};
 
-use super::coercion::{cast_to, coerce_binary, common_type_of};
+use super::coercion::{cast_to, coerce_binary, common_type_of, exact_literal};
 use super::{AggregateCall, Expr, ExprSchema};
 use crate::error::{Error, Result};
 use crate::functions::{AggregateFunction, ScalarFunction, ScalarUdf};
@@ -132,8 +132,8 @@ pub fn resolve_column(col: &Column, schema: &DFSchema) -> Result<Column> {
 /// use datafusion_common::DFSchema;
 /// use flint::logical::{col, lit, resolve_expr};
 /// let schema = DFSchema::try_from_qualified_schema("t", &Schema::new(vec![Field::new("a", DataType::Int64, true)])).unwrap();
-/// let e = resolve_expr(col("a").gt(lit(5i32)), &schema).unwrap();
-/// assert_eq!(e.to_string(), "t.a > CAST(5 AS Int64)");
+/// let e = resolve_expr(col("a").gt(lit(5.5)), &schema).unwrap();
+/// assert_eq!(e.to_string(), "CAST(t.a AS Float64) > 5.5");
 /// let err = resolve_expr(col("b"), &schema).unwrap_err().to_string();
 /// assert!(err.contains("column 'b' not found") && err.contains("available columns: t.a"), "{err}");
 /// ```
@@ -240,6 +240,14 @@ pub fn between(x: Expr, low: Expr, high: Expr, negated: bool, schema: &DFSchema)
             types[2]
         );
     };
+    if let (Some(lo), Some(hi)) = (exact_literal(&low, &types[0]), exact_literal(&high, &types[0])) {
+        return Ok(Expr::Between {
+            expr: Box::new(x),
+            negated,
+            low: Box::new(lo),
+            high: Box::new(hi),
+        });
+    }
     Ok(Expr::Between {
         expr: Box::new(cast_to(x, &t, schema)?),
         negated,
@@ -257,6 +265,16 @@ pub fn in_list(x: Expr, list: Vec<Expr>, negated: bool, schema: &DFSchema) -> Re
     let Some(t) = common_type_of(types.iter()) else {
         plan_err!("the values of IN do not have a common type with {x}");
     };
+    let exact: Option<Vec<Expr>> = list.iter().map(|i| exact_literal(i, &types[0])).collect();
+    if let Some(exact) = exact
+        && !exact.is_empty()
+    {
+        return Ok(Expr::InList {
+            expr: Box::new(x),
+            list: exact,
+            negated,
+        });
+    }
     Ok(Expr::InList {
         expr: Box::new(cast_to(x, &t, schema)?),
         list: list
@@ -478,8 +496,12 @@ mod tests {
     #[test]
     fn coercion_matches_the_sql_rules() {
         let s = schema();
+        // Bounds the column's type holds exactly compare in that type;
+        // otherwise all three meet in the common type.
         let e = resolve_expr(col("u.a").between(lit(1i64), lit(2i32)), &s).unwrap();
-        assert_eq!(e.to_string(), "CAST(u.a AS Int64) BETWEEN 1 AND CAST(2 AS Int64)");
+        assert_eq!(e.to_string(), "u.a BETWEEN 1 AND 2");
+        let e = resolve_expr(col("u.a").between(lit(1i64), lit(1i64 << 40)), &s).unwrap();
+        assert_eq!(e.to_string(), "CAST(u.a AS Int64) BETWEEN 1 AND 1099511627776");
         let e = resolve_expr(-lit(5i32), &s).unwrap();
         assert_eq!(e, lit(-5i32));
         assert!(resolve_expr(col("t.a").like(lit("x")), &s).is_err());
