@@ -200,6 +200,9 @@ where
             ..
         } = self;
         let nulls = arr.nulls().filter(|n| n.null_count() > 0);
+        // Keys often come in runs (lineitem by l_orderkey): a row with the
+        // previous row's key skips the hash table.
+        let mut last: Option<(T::Native, u32)> = None;
         for (i, &v) in arr.values().iter().enumerate() {
             if nulls.is_some_and(|n| n.is_null(i)) {
                 let g = match *null_group {
@@ -214,6 +217,12 @@ where
                 groups.push(g);
                 continue;
             }
+            if let Some((lv, lg)) = last
+                && lv == v
+            {
+                groups.push(lg);
+                continue;
+            }
             let hash = hasher.hash_one(v);
             let entry = map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h);
             let group = match entry {
@@ -225,6 +234,7 @@ where
                     g
                 }
             };
+            last = Some((v, group));
             groups.push(group);
         }
         Ok(())
@@ -278,6 +288,17 @@ mod tests {
             let keys = keys.as_primitive::<Int64Type>();
             assert_eq!(keys.iter().collect::<Vec<_>>(), vec![Some(5), None, Some(7)]);
         }
+    }
+
+    #[test]
+    fn runs_of_a_key_and_null_slots_inside_them() {
+        let mut gv = new_group_values(&[DataType::Int64]).unwrap();
+        // The NULL slot holds the run's value underneath.
+        let nulls = NullBuffer::from(vec![true, false, true, true, true, true, true]);
+        let a: ArrayRef = Arc::new(Int64Array::new(vec![5, 5, 5, 5, 7, 7, 5].into(), Some(nulls)));
+        assert_eq!(intern(gv.as_mut(), &[Arc::clone(&a)]), vec![0, 1, 0, 0, 2, 2, 0]);
+        assert_eq!(intern(gv.as_mut(), &[a.slice(4, 3)]), vec![2, 2, 0]);
+        assert_eq!(gv.len(), 3);
     }
 
     #[test]
