@@ -50,6 +50,10 @@ pub const SWAP_SEMI_JOIN: &str = "swap_semi_join";
 /// when its left input is much smaller, to build the hash table on it.
 pub const SWAP_OUTER_JOIN: &str = "swap_outer_join";
 
+/// Name of the run-time rule that filters a partitioned join's probe side
+/// by the build side's keys before shuffling it.
+pub const RUNTIME_FILTER: &str = "runtime_filter";
+
 /// The rules in the order they run.
 pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
     vec![
@@ -71,6 +75,7 @@ pub fn rule_names() -> Vec<&'static str> {
     names.push(BROADCAST_JOIN);
     names.push(SWAP_SEMI_JOIN);
     names.push(SWAP_OUTER_JOIN);
+    names.push(RUNTIME_FILTER);
     names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(*n));

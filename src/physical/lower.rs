@@ -18,7 +18,9 @@ use super::aggregate::{AggregateMode, HashAggregator};
 use super::compact::compact_views;
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::{ColumnarValue, PhysicalExprRef};
-use super::join::{HashJoinProbe, JoinHashTable, join_output_schema, nested_loop_join};
+use super::join::{
+    HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, join_output_schema, key_hashes, nested_loop_join,
+};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
 use super::sort::sort_batches;
 use crate::SessionContext;
@@ -45,6 +47,10 @@ pub struct Lowering<'a> {
     /// computed twice in the plan is one shuffle read twice.
     exchanges: std::sync::Mutex<std::collections::HashMap<String, Batches>>,
 }
+
+/// A build side with more distinct keys than this gets no runtime filter:
+/// it would rarely drop much, and the set would be large.
+const RUNTIME_FILTER_MAX_KEYS: usize = 4 << 20;
 
 type Batches = Rdd<RecordBatch>;
 
@@ -302,6 +308,7 @@ impl<'a> Lowering<'a> {
                 distribution,
                 null_equals_null,
                 null_aware,
+                runtime_filter,
                 projection,
                 schema,
             } => {
@@ -324,8 +331,18 @@ impl<'a> Lowering<'a> {
                         None => Ok(probe),
                     }
                 });
-                let l = self.lower(left)?;
-                let r = self.lower(right)?;
+                let (l, r) = match distribution {
+                    JoinDistribution::Broadcast => (self.lower(left)?, self.lower(right)?),
+                    JoinDistribution::Partitioned => {
+                        let r = self.lower(right)?;
+                        let l = if *runtime_filter {
+                            self.lower_probe_side(left, &r, &right_keys)?
+                        } else {
+                            self.lower(left)?
+                        };
+                        (l, r)
+                    }
+                };
                 match distribution {
                     JoinDistribution::Broadcast => {
                         let batches = r.collect()?;
@@ -519,9 +536,56 @@ impl<'a> Lowering<'a> {
         }))
     }
 
+    /// The probe side `left` of a partitioned join whose probe rows without
+    /// a partner are never output (the planner's `runtime_filter`). When `left` is shuffled here, its rows
+    /// whose key the build side (`build`, keyed by `build_keys`) lacks are
+    /// dropped before the shuffle; that costs one pass over the build side
+    /// (whose shuffle the join then reads again).
+    fn lower_probe_side(
+        &self,
+        left: &PhysicalPlan,
+        build: &Batches,
+        build_keys: &[PhysicalExprRef],
+    ) -> Result<Batches> {
+        let PhysicalPlan::Exchange {
+            partitioning: partitioning @ Partitioning::Hash(probe_keys, _),
+            input,
+        } = left
+        else {
+            return self.lower(left);
+        };
+        let reused = left
+            .fingerprint()
+            .is_some_and(|k| self.exchanges.lock().is_ok_and(|seen| seen.contains_key(&k)));
+        if reused {
+            return self.lower(left);
+        }
+        let keys = build_keys.to_vec();
+        let hashes = build
+            .try_map_partitions_with_index(move |_, iter| {
+                let keys = keys.clone();
+                Ok(iter.map(move |b| evaluate(&keys, &b).and_then(|k| key_hashes(&k))))
+            })
+            .collect()?;
+        if hashes.iter().map(Vec::len).sum::<usize>() > RUNTIME_FILTER_MAX_KEYS {
+            return self.lower(left);
+        }
+        let filter = Arc::new(KeyFilter::new(hashes.into_iter().flatten()));
+        let probe_keys = probe_keys.clone();
+        let filtered = self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
+            Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))
+        });
+        self.shuffle(partitioning, filtered)
+    }
+
     fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {
-        let bs = self.batch_size;
         let rdd = self.lower(input)?;
+        self.shuffle(partitioning, rdd)
+    }
+
+    /// `rdd` redistributed by `partitioning`.
+    fn shuffle(&self, partitioning: &Partitioning, rdd: Batches) -> Result<Batches> {
+        let bs = self.batch_size;
         let read = move |r: usize, outputs: crate::rdd::ShuffleMapOutput<BatchBucket>, _: &Arc<crate::TaskContext>| {
             let batches: Vec<RecordBatch> = outputs.iter().flat_map(|o| o.buckets[r].0.iter().cloned()).collect();
             Ok(Box::new(coalesce(batches, bs)?.into_iter()) as BoxIter<RecordBatch>)

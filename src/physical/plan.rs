@@ -164,6 +164,9 @@ pub enum PhysicalPlan {
         null_equals_null: bool,
         /// `NOT IN` semantics for anti joins.
         null_aware: bool,
+        /// A partitioned join filters its probe side by the build side's
+        /// keys before shuffling it (see `KeyFilter`).
+        runtime_filter: bool,
         /// The joined columns (left then right, as
         /// [`join_output_schema`](super::join::join_output_schema) lays
         /// them out) that are output, in order; `None` outputs all.
@@ -418,6 +421,7 @@ impl PhysicalPlan {
                 distribution,
                 projection,
                 schema,
+                runtime_filter,
                 ..
             } => {
                 let keys: Vec<String> = on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
@@ -432,6 +436,9 @@ impl PhysicalPlan {
                 );
                 if let Some(f) = filter {
                     let _ = write!(s, " filter={f}");
+                }
+                if *runtime_filter {
+                    s.push_str(" runtime_filter");
                 }
                 if projection.is_some() {
                     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -505,9 +512,13 @@ impl PhysicalPlan {
                     null_equals_null,
                     null_aware,
                     projection,
+                    runtime_filter,
                     ..
                 } => {
-                    let _ = write!(out, " nulls={null_equals_null},{null_aware} {projection:?}");
+                    let _ = write!(
+                        out,
+                        " nulls={null_equals_null},{null_aware},{runtime_filter} {projection:?}"
+                    );
                 }
                 PhysicalPlan::Exchange {
                     partitioning: Partitioning::Range(keys, _),

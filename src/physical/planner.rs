@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::logical::coercion::common_type;
 use crate::logical::stats::{estimate_bytes, estimate_rows};
 use crate::logical::{Expr, ExprSchema, LogicalPlan, join_schema};
-use crate::optimizer::{BROADCAST_JOIN, SWAP_OUTER_JOIN, SWAP_SEMI_JOIN};
+use crate::optimizer::{BROADCAST_JOIN, RUNTIME_FILTER, SWAP_OUTER_JOIN, SWAP_SEMI_JOIN};
 use crate::{internal_err, not_supported};
 
 /// Rows below which a global sort gathers into one partition instead of
@@ -379,6 +379,7 @@ impl<'a> PhysicalPlanner<'a> {
                 distribution,
                 null_equals_null,
                 null_aware,
+                runtime_filter,
                 projection: None,
                 ..
             } = self.plan_join(&swapped)?
@@ -394,6 +395,7 @@ impl<'a> PhysicalPlanner<'a> {
                 distribution,
                 null_equals_null,
                 null_aware,
+                runtime_filter,
                 projection: Some(order),
                 schema: arrow_schema(&j.schema),
             });
@@ -447,6 +449,7 @@ impl<'a> PhysicalPlanner<'a> {
             j.join_type,
             JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
         ) && self.should_broadcast(j);
+        let runtime_filter = !broadcast_ok && self.runtime_filter_pays(j);
         let (left, right, distribution) = if broadcast_ok {
             (left, right, JoinDistribution::Broadcast)
         } else {
@@ -468,6 +471,7 @@ impl<'a> PhysicalPlanner<'a> {
             distribution,
             null_equals_null: j.null_equals_null,
             null_aware: j.null_aware,
+            runtime_filter,
             projection: None,
             schema,
         })
@@ -522,6 +526,22 @@ impl PhysicalPlanner<'_> {
             j.null_equals_null,
         );
         swapped.ok()
+    }
+
+    /// Whether a partitioned `j` should filter its left (probe) side by
+    /// the right side's keys before shuffling it: when no left row without
+    /// a partner is output, NULL keys never match, and the right side is
+    /// estimated to have far fewer rows (otherwise the filter rarely drops
+    /// much and its key set costs more than it saves).
+    fn runtime_filter_pays(&self, j: &crate::logical::Join) -> bool {
+        let drops_unmatched_left = matches!(
+            j.join_type,
+            JoinType::Inner | JoinType::Right | JoinType::LeftSemi | JoinType::RightSemi | JoinType::RightAnti
+        );
+        drops_unmatched_left
+            && !j.null_equals_null
+            && !self.settings.disabled_rules.contains(RUNTIME_FILTER)
+            && estimate_rows(&j.right) * RUNTIME_FILTER_RATIO <= estimate_rows(&j.left)
     }
 
     fn swap_semi_join(&self, j: &crate::logical::Join) -> Option<crate::logical::Join> {
@@ -609,6 +629,7 @@ fn project(
                 distribution,
                 null_equals_null,
                 null_aware,
+                runtime_filter,
                 ..
             },
         ) => PhysicalPlan::HashJoin {
@@ -620,6 +641,7 @@ fn project(
             distribution,
             null_equals_null,
             null_aware,
+            runtime_filter,
             projection: Some(picked),
             schema,
         },
@@ -630,6 +652,10 @@ fn project(
         },
     }
 }
+
+/// How many times more rows (estimated) the probe side of a partitioned
+/// join must have than its build side to be filtered by the build keys.
+const RUNTIME_FILTER_RATIO: f64 = 4.0;
 
 /// How many times larger (in estimated bytes) the right input of a left
 /// join must be before its inputs are swapped.

@@ -17,6 +17,7 @@
 //! side.
 
 mod hash_table;
+mod key_filter;
 mod nested_loop;
 mod probe;
 #[cfg(test)]
@@ -33,6 +34,7 @@ use arrow::record_batch::RecordBatch;
 pub use datafusion_common::JoinType;
 
 pub use self::hash_table::JoinHashTable;
+pub use self::key_filter::{KeyFilter, KeyFilterIter, key_hashes};
 pub use self::nested_loop::nested_loop_join;
 pub use self::probe::HashJoinProbe;
 use crate::error::Result;
