@@ -370,35 +370,11 @@ impl<'a> PhysicalPlanner<'a> {
             // output projection puts the columns back in the left join's order.
             let (nl, nr) = (j.left.schema().fields().len(), j.right.schema().fields().len());
             let order = (nr..nr + nl).chain(0..nr).collect();
-            let PhysicalPlan::HashJoin {
-                left,
-                right,
-                on,
-                filter,
-                join_type,
-                distribution,
-                null_equals_null,
-                null_aware,
-                runtime_filter,
-                projection: None,
-                ..
-            } = self.plan_join(&swapped)?
-            else {
+            let join = self.plan_join(&swapped)?;
+            if !matches!(join, PhysicalPlan::HashJoin { projection: None, .. }) {
                 internal_err!("a swapped left join was not planned as a hash join");
-            };
-            return Ok(PhysicalPlan::HashJoin {
-                left,
-                right,
-                on,
-                filter,
-                join_type,
-                distribution,
-                null_equals_null,
-                null_aware,
-                runtime_filter,
-                projection: Some(order),
-                schema: arrow_schema(&j.schema),
-            });
+            }
+            return Ok(with_join_output(join, order, arrow_schema(&j.schema)));
         }
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let combined = join_schema(ls, rs, JoinType::Inner)?;
@@ -618,33 +594,7 @@ fn project(
         (_, other) => other,
     };
     match (picked, join) {
-        (
-            Some(picked),
-            PhysicalPlan::HashJoin {
-                left,
-                right,
-                on,
-                filter,
-                join_type,
-                distribution,
-                null_equals_null,
-                null_aware,
-                runtime_filter,
-                ..
-            },
-        ) => PhysicalPlan::HashJoin {
-            left,
-            right,
-            on,
-            filter,
-            join_type,
-            distribution,
-            null_equals_null,
-            null_aware,
-            runtime_filter,
-            projection: Some(picked),
-            schema,
-        },
+        (Some(picked), join @ PhysicalPlan::HashJoin { .. }) => with_join_output(join, picked, schema),
         (_, input) => PhysicalPlan::Projection {
             exprs,
             input: Box::new(input),
@@ -676,6 +626,20 @@ fn hash_partitioned(input: PhysicalPlan, keys: Vec<PhysicalExprRef>, n: usize) -
         partitioning: Partitioning::Hash(keys, n),
         input: Box::new(input),
     }
+}
+
+/// `join`, a hash join, outputting the joined columns `picked` as `schema`.
+fn with_join_output(mut join: PhysicalPlan, picked: Vec<usize>, schema: SchemaRef) -> PhysicalPlan {
+    if let PhysicalPlan::HashJoin {
+        projection,
+        schema: out,
+        ..
+    } = &mut join
+    {
+        *projection = Some(picked);
+        *out = schema;
+    }
+    join
 }
 
 /// The number of nodes of an expression, a proxy for its evaluation cost.
