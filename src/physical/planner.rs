@@ -472,13 +472,6 @@ impl PhysicalPlanner<'_> {
                 || estimate_rows(&j.right) * BROADCAST_PROBE_RATIO <= estimate_rows(&j.left))
     }
 
-    /// A left semi or anti join whose right input is much larger than its
-    /// left, as the equivalent right semi/anti join with the inputs
-    /// swapped, so the hash table holds the small side and the large side
-    /// streams past it (`orders WHERE EXISTS (lineitem ...)` then builds on
-    /// the orders). `None` when the join should stay as it is: the right
-    /// side is small enough to broadcast, the join is null-aware (`NOT IN`
-    /// needs the whole subquery side in its table), or it has no keys.
     /// A left outer equi-join whose right input is much larger than its
     /// left, as the equivalent right join with the inputs swapped, so the
     /// hash table holds the small side and the large side streams past it
@@ -520,6 +513,13 @@ impl PhysicalPlanner<'_> {
             && estimate_rows(&j.right) * RUNTIME_FILTER_RATIO <= estimate_rows(&j.left)
     }
 
+    /// A left semi or anti join whose right input is much larger than its
+    /// left, as the equivalent right semi/anti join with the inputs
+    /// swapped, so the hash table holds the small side and the large side
+    /// streams past it (`orders WHERE EXISTS (lineitem ...)` then builds on
+    /// the orders). `None` when the join should stay as it is: the right
+    /// side is small enough to broadcast, the join is null-aware (`NOT IN`
+    /// needs the whole subquery side in its table), or it has no keys.
     fn swap_semi_join(&self, j: &crate::logical::Join) -> Option<crate::logical::Join> {
         let join_type = match j.join_type {
             JoinType::LeftSemi => JoinType::RightSemi,
@@ -588,14 +588,11 @@ fn project(
             .collect(),
         _ => None,
     };
-    // The join's own meter goes: the one around the result measures it.
-    let join = match (picked.is_some(), input) {
-        (true, PhysicalPlan::Metered { input, .. }) => *input,
-        (_, other) => other,
-    };
-    match (picked, join) {
-        (Some(picked), join @ PhysicalPlan::HashJoin { .. }) => with_join_output(join, picked, schema),
-        (_, input) => PhysicalPlan::Projection {
+    match (picked, input) {
+        // The join's own meter goes: the one around the result measures it.
+        (Some(picked), PhysicalPlan::Metered { input: join, .. }) => with_join_output(*join, picked, schema),
+        (Some(picked), join) => with_join_output(join, picked, schema),
+        (None, input) => PhysicalPlan::Projection {
             exprs,
             input: Box::new(input),
             schema,
