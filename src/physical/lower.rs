@@ -48,8 +48,8 @@ pub struct Lowering<'a> {
     exchanges: std::sync::Mutex<std::collections::HashMap<String, Batches>>,
 }
 
-/// A build side with more distinct keys than this gets no runtime filter:
-/// it would rarely drop much, and the set would be large.
+/// A build side with more (non-NULL) key rows than this gets no runtime
+/// filter: it would rarely drop much, and the set would be large.
 const RUNTIME_FILTER_MAX_KEYS: usize = 4 << 20;
 
 type Batches = Rdd<RecordBatch>;
@@ -331,21 +331,10 @@ impl<'a> Lowering<'a> {
                         None => Ok(probe),
                     }
                 });
-                let (l, r) = match distribution {
-                    JoinDistribution::Broadcast => (self.lower(left)?, self.lower(right)?),
-                    JoinDistribution::Partitioned => {
-                        let r = self.lower(right)?;
-                        let l = if *runtime_filter {
-                            self.lower_probe_side(left, &r, &right_keys)?
-                        } else {
-                            self.lower(left)?
-                        };
-                        (l, r)
-                    }
-                };
                 match distribution {
                     JoinDistribution::Broadcast => {
-                        let batches = r.collect()?;
+                        let l = self.lower(left)?;
+                        let batches = self.lower(right)?.collect()?;
                         let keys = batches
                             .iter()
                             .map(|b| evaluate(&right_keys, b))
@@ -371,6 +360,12 @@ impl<'a> Lowering<'a> {
                         })
                     }
                     JoinDistribution::Partitioned => {
+                        let r = self.lower(right)?;
+                        let l = if *runtime_filter {
+                            self.lower_probe_side(left, &r, &right_keys)?
+                        } else {
+                            self.lower(left)?
+                        };
                         l.try_zip_partitions(&r, move |_, left_iter, right_iter, tc| {
                             let batches: Vec<RecordBatch> = tc_guard(right_iter, tc);
                             let keys = batches
@@ -537,10 +532,11 @@ impl<'a> Lowering<'a> {
     }
 
     /// The probe side `left` of a partitioned join whose probe rows without
-    /// a partner are never output (the planner's `runtime_filter`). When `left` is shuffled here, its rows
-    /// whose key the build side (`build`, keyed by `build_keys`) lacks are
-    /// dropped before the shuffle; that costs one pass over the build side
-    /// (whose shuffle the join then reads again).
+    /// a partner are never output (the planner's `runtime_filter`). When
+    /// `left` is shuffled here, its rows whose key the build side (`build`,
+    /// keyed by `build_keys`) lacks are dropped before the shuffle; that
+    /// costs one pass over the build side (whose shuffle the join then
+    /// reads again).
     fn lower_probe_side(
         &self,
         left: &PhysicalPlan,
