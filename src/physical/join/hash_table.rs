@@ -48,14 +48,14 @@ enum KeyEncoding {
 }
 
 /// Whether a key column can be widened to i64 without loss.
-fn packable(t: &DataType) -> bool {
+pub(super) fn packable(t: &DataType) -> bool {
     use DataType::*;
     matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Date32)
 }
 
 /// Packs up to two integer-like key columns into one u128 per row. NULL
 /// slots get arbitrary values; callers consult the key validity.
-fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
+pub(super) fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
     let wide = |c: &ArrayRef| -> Result<ArrayRef> {
         Ok(match c.data_type() {
             DataType::Int64 => ArrayRef::clone(c),

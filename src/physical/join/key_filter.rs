@@ -13,14 +13,13 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::{DataType, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use foldhash::fast::FixedState;
 
-use super::hash_table::key_validity;
+use super::hash_table::{key_validity, pack, packable};
 use crate::error::Result;
 use crate::physical::exchange::evaluate;
 use crate::physical::expr::PhysicalExprRef;
@@ -36,7 +35,7 @@ const JUDGE_AFTER_ROWS: usize = 100_000;
 const KEEPS_TOO_MUCH: f64 = 0.8;
 
 /// The build side's key hashes (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KeyFilter {
     hashes: HashSet<u64, FixedState>,
 }
@@ -50,13 +49,9 @@ impl KeyFilter {
     }
 
     /// Number of distinct key hashes.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.hashes.len()
-    }
-
-    /// True when the build side has no (non-NULL) key at all.
-    pub fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
     }
 
     /// Which rows of `keys` may find a partner: their key is not NULL and
@@ -76,32 +71,20 @@ pub fn key_hashes(keys: &[ArrayRef]) -> Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Calls `f(row, hash)` for every row whose key has no NULL.
+/// Calls `f(row, hash)` for every row whose key has no NULL: one or two
+/// integer columns packed as the join hash table packs them, other keys
+/// through arrow's row format.
 fn for_each_hash(keys: &[ArrayRef], mut f: impl FnMut(usize, u64)) -> Result<()> {
     let state = FixedState::with_seed(SEED);
     let valid = key_validity(keys);
     let is_valid = |i: usize| valid.as_ref().is_none_or(|v| v.is_valid(i));
-    macro_rules! ints {
-        ($t:ty, $col:expr) => {
-            for (i, &v) in $col.as_primitive::<$t>().values().iter().enumerate() {
-                if is_valid(i) {
-                    f(i, state.hash_one(v as i64));
-                }
-            }
-        };
+    if !(1..=2).contains(&keys.len()) || !keys.iter().all(|k| packable(k.data_type())) {
+        return hash_rows(keys, &state, is_valid, f);
     }
-    match keys {
-        [k] => match k.data_type() {
-            DataType::Int64 => ints!(Int64Type, k),
-            DataType::Int32 => ints!(Int32Type, k),
-            DataType::Int16 => ints!(Int16Type, k),
-            DataType::Int8 => ints!(Int8Type, k),
-            DataType::UInt32 => ints!(UInt32Type, k),
-            DataType::UInt16 => ints!(UInt16Type, k),
-            DataType::UInt8 => ints!(UInt8Type, k),
-            _ => return hash_rows(keys, &state, is_valid, f),
-        },
-        _ => return hash_rows(keys, &state, is_valid, f),
+    for (i, k) in pack(keys)?.into_iter().enumerate() {
+        if is_valid(i) {
+            f(i, state.hash_one(k));
+        }
     }
     Ok(())
 }
@@ -176,6 +159,7 @@ impl<I: Iterator<Item = RecordBatch>> Iterator for KeyFilterIter<I> {
 #[cfg(test)]
 mod tests {
     use arrow::array::{Int32Array, Int64Array, StringViewArray};
+    use arrow::datatypes::DataType;
 
     use super::*;
 
