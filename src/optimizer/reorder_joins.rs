@@ -244,15 +244,13 @@ fn rebuild_pair(
     if estimate_rows(&b) > estimate_rows(&a) {
         std::mem::swap(&mut a, &mut b);
     }
-    let (on, filter) = extract_keys(conds, a.schema(), b.schema());
-    let join = LogicalPlan::Join(Join::try_new(
-        Arc::new(a),
-        Arc::new(b),
-        on,
-        conjunction(filter),
-        JoinType::Inner,
-        false,
-    )?);
+    let mut conds = conds;
+    let join = inner_join(a, b, &mut conds)?;
+    if !conds.is_empty() {
+        return Err(crate::Error::Internal(
+            "a join condition reads columns of neither input".into(),
+        ));
+    }
     restore_order(join, original)
 }
 
