@@ -8,9 +8,11 @@ use std::sync::{Arc, RwLock};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use super::sampling::{self, SAMPLE_ROWS, SAMPLE_UNITS, SelectivityCache};
 use super::{ScanMetrics, ScanRequest, TableProvider, TableStatistics, conform, project_schema, scan_iter};
 use crate::SessionContext;
 use crate::error::{Error, Result};
+use crate::logical::Expr;
 use crate::rdd::{BoxIter, GeneratorRdd, Rdd};
 
 /// A table of record batches in memory.
@@ -31,6 +33,7 @@ use crate::rdd::{BoxIter, GeneratorRdd, Rdd};
 pub struct MemTable {
     schema: SchemaRef,
     partitions: RwLock<Vec<Vec<RecordBatch>>>,
+    selectivity: SelectivityCache,
 }
 
 impl MemTable {
@@ -44,6 +47,7 @@ impl MemTable {
         Ok(Self {
             schema,
             partitions: RwLock::new(partitions),
+            selectivity: SelectivityCache::default(),
         })
     }
 
@@ -81,6 +85,32 @@ impl TableProvider for MemTable {
             num_rows: Some(batches().map(|b| b.num_rows() as u64).sum()),
             total_bytes: Some(batches().map(|b| b.get_array_memory_size() as u64).sum()),
         }
+    }
+
+    /// Evaluates the filters on every row of a small table, else on the
+    /// first rows of three batches spread over it. Inserts only append, so
+    /// the row count tells a cached estimate from a stale one.
+    fn filter_selectivity(&self, filters: &[Expr]) -> Option<f64> {
+        let batches: Vec<RecordBatch> = self
+            .snapshot()
+            .into_iter()
+            .flatten()
+            .filter(|b| b.num_rows() > 0)
+            .collect();
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        self.selectivity.get_or_insert(filters, rows as u64, || {
+            if rows <= SAMPLE_UNITS * SAMPLE_ROWS {
+                return sampling::kept_fraction(filters, &batches);
+            }
+            let n = SAMPLE_UNITS.min(batches.len());
+            let sample: Vec<RecordBatch> = (0..n)
+                .map(|k| {
+                    let b = &batches[k * batches.len() / n];
+                    b.slice(0, b.num_rows().min(SAMPLE_ROWS))
+                })
+                .collect();
+            sampling::kept_fraction(filters, &sample)
+        })
     }
 
     fn scan(&self, ctx: &SessionContext, request: &ScanRequest) -> Result<Rdd<RecordBatch>> {

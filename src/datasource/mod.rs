@@ -21,6 +21,7 @@ pub mod memory;
 pub mod parquet;
 mod pruning;
 pub mod rdd;
+mod sampling;
 mod split;
 
 pub use self::csv::{CsvOptions, CsvTable};
@@ -104,6 +105,14 @@ pub trait TableProvider: Send + Sync + Debug {
     /// Size estimates.
     fn statistics(&self) -> TableStatistics {
         TableStatistics::default()
+    }
+
+    /// The fraction of the table's rows for which every one of `filters`
+    /// (over the table's columns, unqualified) is true, as measured on a
+    /// sample of the data; `None` (the default) when the table cannot tell
+    /// cheaply, and the planner guesses.
+    fn filter_selectivity(&self, _filters: &[Expr]) -> Option<f64> {
+        None
     }
 
     /// The relation each column belongs to, for tables standing for the

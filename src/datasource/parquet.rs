@@ -11,7 +11,7 @@
 //! through `object_store` with Parquet's async reader.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use ::parquet::arrow::async_reader::ParquetRecordBatchStream;
@@ -24,9 +24,11 @@ use object_store::{ObjectMeta, ObjectStore};
 
 use super::listing::{self, display_path};
 use super::pruning;
+use super::sampling::{self, SAMPLE_ROWS, SAMPLE_UNITS, SelectivityCache};
 use super::{ScanMetrics, ScanRequest, TableProvider, TableStatistics, project_schema, scan_iter};
 use crate::SessionContext;
 use crate::error::{Error, Result, ResultExt};
+use crate::logical::Expr;
 use crate::rdd::{BoxIter, GeneratorRdd, Rdd};
 use crate::session::SessionState;
 use crate::{invalid_arg, io};
@@ -72,6 +74,10 @@ pub struct ParquetTable {
     schema: SchemaRef,
     store: Arc<dyn ObjectStore>,
     files: Arc<Vec<ParquetFile>>,
+    /// For reading samples at planning time; weak, as the session's catalog
+    /// holds the table.
+    session: Weak<SessionState>,
+    selectivity: SelectivityCache,
 }
 
 impl fmt::Debug for ParquetTable {
@@ -100,7 +106,58 @@ impl ParquetTable {
             schema,
             store: listing.store,
             files: Arc::new(files),
+            session: Arc::downgrade(&ctx.state),
+            selectivity: SelectivityCache::default(),
         })
+    }
+
+    /// See [`TableProvider::filter_selectivity`]: the share of rows in the
+    /// row groups that statistics keep, times the share of sampled rows
+    /// from up to three of those groups (spread over the table) that pass.
+    fn sample_selectivity(&self, filters: &[Expr]) -> Option<f64> {
+        let session = self.session.upgrade()?;
+        let names = pruning::referenced_columns(filters);
+        let mut roots = names
+            .iter()
+            .map(|n| self.schema.index_of(n).ok())
+            .collect::<Option<Vec<usize>>>()?;
+        roots.sort_unstable();
+        let (mut total, mut kept, mut units) = (0u64, 0u64, Vec::new());
+        for (i, file) in self.files.iter().enumerate() {
+            let groups = file.metadata().row_groups();
+            total += groups.iter().map(|g| g.num_rows().max(0) as u64).sum::<u64>();
+            for rg in pruning::kept_row_groups(&file.reader, filters, &names) {
+                kept += groups[rg].num_rows().max(0) as u64;
+                units.push((i, rg));
+            }
+        }
+        if total == 0 || roots.is_empty() {
+            return None;
+        }
+        if units.is_empty() {
+            return Some(0.5 / total as f64);
+        }
+        let picks: Vec<(usize, usize)> = (0..SAMPLE_UNITS.min(units.len()))
+            .map(|k| units[k * units.len() / SAMPLE_UNITS.min(units.len())])
+            .collect();
+        let read = async {
+            let mut batches = Vec::new();
+            for (file, row_group) in picks {
+                let f = &self.files[file];
+                let reader = io::ParquetObject::new(&self.store, &f.meta, None);
+                let mask = ProjectionMask::roots(f.reader.parquet_schema(), roots.iter().copied());
+                let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, f.reader.clone())
+                    .with_projection(mask)
+                    .with_row_groups(vec![row_group])
+                    .with_limit(SAMPLE_ROWS)
+                    .with_batch_size(SAMPLE_ROWS)
+                    .build()?;
+                batches.extend(stream.try_collect::<Vec<_>>().await?);
+            }
+            Ok::<_, ::parquet::errors::ParquetError>(batches)
+        };
+        let batches = session.block_on(read).ok()?.ok()?;
+        Some(sampling::kept_fraction(filters, &batches)? * kept as f64 / total as f64)
     }
 }
 
@@ -186,6 +243,11 @@ impl TableProvider for ParquetTable {
             num_rows: Some(rows.sum()),
             total_bytes: Some(self.files.iter().map(|f| f.meta.size).sum()),
         }
+    }
+
+    fn filter_selectivity(&self, filters: &[Expr]) -> Option<f64> {
+        self.selectivity
+            .get_or_insert(filters, 0, || self.sample_selectivity(filters))
     }
 
     fn scan(&self, ctx: &SessionContext, request: &ScanRequest) -> Result<Rdd<RecordBatch>> {
@@ -418,6 +480,34 @@ mod tests {
         assert_eq!(b.column(1).as_primitive::<Int64Type>().value(3), 3);
         assert_eq!(b.column(2).as_string_view().value(3), "n0003");
         assert_eq!(rows(&run(&ctx, &t, &request(Some(vec![]), vec![], None, 100, 2))), 1000);
+    }
+
+    #[test]
+    fn filter_selectivity_combines_pruning_and_a_sample() {
+        // 1,000 rows in 10 row groups of 100; name is NULL when x % 7 == 0.
+        let dir = tempfile::tempdir().unwrap();
+        let (_ctx, t) = table(dir.path());
+        let close = |f: Vec<Expr>, want: f64| {
+            let got = t.filter_selectivity(&f).unwrap();
+            assert!((got - want).abs() < 1e-9, "{f:?}: {got}, want {want}");
+        };
+        // Statistics keep one group of ten, all of whose rows pass.
+        close(vec![col("x").binary(Operator::Lt, lit(100i64))], 0.1);
+        // Every group is kept; the sampled groups (0, 300, 600) keep 50 of
+        // each 100 rows.
+        let half = col("x")
+            .binary(Operator::Modulo, lit(100i64))
+            .binary(Operator::Lt, lit(50i64));
+        close(vec![half], 0.5);
+        // The sample sees 44 of its 300 names NULL.
+        close(vec![col("name").is_null()], 44.0 / 300.0);
+        // Nothing survives pruning: half a row of the table.
+        close(vec![col("x").binary(Operator::Gt, lit(5000i64))], 0.5 / 1000.0);
+        // A column the table lacks: no estimate.
+        assert_eq!(
+            t.filter_selectivity(&[col("nope").binary(Operator::Gt, lit(1i64))]),
+            None
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning
 use crate::config::SqlSettings;
 use crate::error::Result;
 use crate::logical::coercion::common_type;
-use crate::logical::stats::{estimate_bytes, estimate_rows};
+use crate::logical::stats::{base_rows, estimate_bytes, estimate_rows};
 use crate::logical::{Expr, ExprSchema, LogicalPlan, join_schema};
 use crate::optimizer::{BROADCAST_JOIN, RUNTIME_FILTER, SWAP_OUTER_JOIN, SWAP_SEMI_JOIN};
 use crate::{internal_err, not_supported};
@@ -500,8 +500,9 @@ impl PhysicalPlanner<'_> {
     /// Whether a partitioned `j` should filter its left (probe) side by
     /// the right side's keys before shuffling it: when no left row without
     /// a partner is output, NULL keys never match, and the right side is
-    /// estimated to have far fewer rows (otherwise the filter rarely drops
-    /// much and its key set costs more than it saves).
+    /// estimated to have far fewer rows, and fewer than its tables hold
+    /// (otherwise the filter rarely drops much and its key set costs more
+    /// than it saves: `orders` probing all of `customer` keeps every row).
     fn runtime_filter_pays(&self, j: &crate::logical::Join) -> bool {
         let drops_unmatched_left = matches!(
             j.join_type,
@@ -511,6 +512,7 @@ impl PhysicalPlanner<'_> {
             && !j.null_equals_null
             && !self.settings.disabled_rules.contains(RUNTIME_FILTER)
             && estimate_rows(&j.right) * RUNTIME_FILTER_RATIO <= estimate_rows(&j.left)
+            && estimate_rows(&j.right) < base_rows(&j.right) * RUNTIME_FILTER_REDUCED
     }
 
     /// A left semi or anti join whose right input is much larger than its
@@ -603,6 +605,10 @@ fn project(
 /// How many times more rows (estimated) the probe side of a partitioned
 /// join must have than its build side to be filtered by the build keys.
 const RUNTIME_FILTER_RATIO: f64 = 4.0;
+
+/// A build side estimated to keep more than this share of its tables' rows
+/// filters the probe side too little to be worth a runtime filter.
+const RUNTIME_FILTER_REDUCED: f64 = 0.9;
 
 /// How many times larger (in estimated bytes) the right input of a left
 /// join must be before its inputs are swapped.
