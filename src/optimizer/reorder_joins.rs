@@ -1,9 +1,11 @@
 //! `reorder_joins`: a tree of inner joins (typically from `FROM a, b, c
-//! WHERE ...`) is rebuilt left-deep, starting from the largest input and
+//! WHERE ...`) is rebuilt as a chain of joins, starting from the largest input and
 //! adding at each step the smallest input that shares a join condition with
 //! what is joined so far. This avoids cross products whatever the `FROM`
-//! order, and puts the smaller input on the build (right) side of each hash
-//! join. A filtered input joined to only one other, smaller input is joined
+//! order. Each join takes the smaller of its two inputs, by estimate, as
+//! its build (right) side: once filters and earlier joins have shrunk the
+//! inputs joined so far, a large table added later is probed rather than
+//! built. A filtered input joined to only one other, smaller input is joined
 //! to it first, as one bushy input (see `join_dimension_chains`). A
 //! projection on top restores the original column order.
 
@@ -127,7 +129,12 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
         let leaf = slots[pick]
             .take()
             .ok_or_else(|| crate::Error::Internal("join leaf taken twice".into()))?;
-        current = inner_join(current, leaf, &mut pending)?;
+        // The hash table is built on the right input: the smaller one.
+        current = if estimate_rows(&leaf) > estimate_rows(&current) {
+            inner_join(leaf, current, &mut pending)?
+        } else {
+            inner_join(current, leaf, &mut pending)?
+        };
     }
     if let Some(p) = conjunction(pending) {
         current = LogicalPlan::Filter(Filter::try_new(p, Arc::new(current))?);
@@ -274,6 +281,7 @@ mod tests {
     use super::*;
     use crate::optimizer::PushDownFilter;
     use crate::optimizer::test_util::bind;
+    use datafusion_common::tree_node::TreeNode;
 
     #[test]
     fn starts_from_the_largest_input_and_avoids_cross_products() {
@@ -292,6 +300,32 @@ mod tests {
             vec!["TableScan: big", "TableScan: mid", "TableScan: small"],
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_join_builds_on_its_smaller_input() {
+        // big (half of it kept) joins the one row of small first; the
+        // result, about 500 rows, is then smaller than mid's 1,000: mid is
+        // probed and the joined rows are built.
+        let plan = bind(
+            "SELECT count(*) FROM big, mid, small WHERE big.a = mid.a AND big.b = small.c \
+             AND small.sd = 'v1' AND big.b < 50",
+        );
+        let plan = ReorderJoins.rewrite(PushDownFilter.rewrite(plan).unwrap()).unwrap();
+        let mut joins = 0;
+        let _ = plan.apply(|p| {
+            if let LogicalPlan::Join(j) = p {
+                joins += 1;
+                let (l, r) = (estimate_rows(&j.left), estimate_rows(&j.right));
+                assert!(
+                    r <= l,
+                    "build side {r} rows, probe side {l}:\n{}",
+                    plan.display_indent()
+                );
+            }
+            Ok(datafusion_common::tree_node::TreeNodeRecursion::Continue)
+        });
+        assert_eq!(joins, 2);
     }
 
     #[test]
