@@ -3,6 +3,7 @@
 //! each timed, and each followed by a check that the plan's output schema
 //! did not change.
 
+mod common_subexpressions;
 mod decorrelate;
 mod filter_aggregate_by_join;
 mod push_down_filter;
@@ -21,6 +22,7 @@ use crate::error::Result;
 use crate::logical::LogicalPlan;
 use crate::plan_err;
 
+pub use common_subexpressions::EliminateCommonSubexpressions;
 pub use decorrelate::DecorrelateSubqueries;
 pub use filter_aggregate_by_join::FilterAggregateByJoin;
 pub use push_down_filter::PushDownFilter;
@@ -64,6 +66,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
         Arc::new(PushDownSemiJoin),
         Arc::new(ReorderJoins),
         Arc::new(SimplifyExpressions),
+        Arc::new(EliminateCommonSubexpressions),
         Arc::new(PushDownLimit),
         Arc::new(PushDownProjection),
     ]
