@@ -89,8 +89,14 @@ fn hoist(
         else {
             break;
         };
-        let name = format!("__common_expr_{next_id}");
-        *next_id += 1;
+        // A user's own column of that name below would clash.
+        let name = loop {
+            let name = format!("__common_expr_{next_id}");
+            *next_id += 1;
+            if !input.schema().has_column_with_unqualified_name(&name) {
+                break name;
+            }
+        };
         exprs = exprs
             .into_iter()
             .map(|e| replace(e, &common, &name))
@@ -236,6 +242,10 @@ mod tests {
     fn projections_share_too_but_not_under_case_or_random() {
         let plan = optimized("SELECT a + b AS x, (a + b) * 2 AS y FROM big");
         assert!(plan.contains("big.a + big.b AS __common_expr_0"), "{plan}");
+        // A column already called __common_expr_0 is not shadowed.
+        let plan =
+            optimized("SELECT c + 1 AS x, (c + 1) * 2 AS y FROM (SELECT a AS __common_expr_0, a + b AS c FROM big) t");
+        assert!(plan.contains("t.c + 1 AS __common_expr_1"), "{plan}");
         for sql in [
             "SELECT CASE WHEN a > 0 THEN b / a END AS x, CASE WHEN a > 0 THEN b / a END + 1 AS y FROM big",
             "SELECT a + random() AS x, a + random() AS y FROM big",
