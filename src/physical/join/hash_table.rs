@@ -30,7 +30,7 @@ use crate::internal_err;
 use crate::physical::compact::compact_views;
 
 /// End of a chain in `next`.
-const END: u32 = u32::MAX;
+pub(super) const END: u32 = u32::MAX;
 
 /// Encoded join keys, one per row.
 pub(super) enum EncodedKeys {
@@ -124,6 +124,9 @@ pub struct JoinHashTable {
     index: Option<KeyIndex>,
     /// The next row with the same key as row `i`, or `END`.
     next: Vec<u32>,
+    /// Whether some key has more than one row (else `next` is all `END`
+    /// and a probe never reads it: one random access less per match).
+    has_duplicates: bool,
     hasher: RandomState,
     null_equals_null: bool,
     has_null_key: bool,
@@ -172,6 +175,7 @@ impl JoinHashTable {
             encoding: None,
             index: None,
             next: vec![],
+            has_duplicates: false,
             hasher: RandomState::default(),
             null_equals_null,
             has_null_key: false,
@@ -240,6 +244,7 @@ impl JoinHashTable {
             }
             (KeyEncoding::Rows(converter), KeyIndex::Rows(map, rows))
         };
+        table.has_duplicates = index.len() < (0..n).filter(|&i| !skip(i)).count();
         table.encoding = Some(encoding);
         table.index = Some(index);
         Ok(table)
@@ -292,34 +297,43 @@ impl JoinHashTable {
         }
     }
 
-    /// The first build row whose key equals probe row `i` of `probe`
-    /// (encoded by [`Self::encode`]).
-    #[inline]
-    pub(super) fn find(&self, probe: &EncodedKeys, i: usize) -> Option<u32> {
-        match (self.index.as_ref()?, probe) {
-            (KeyIndex::One(map), EncodedKeys::Packed(p)) => {
-                let key = p[i] as u64;
-                map.find(self.hasher.hash_one(key), |&(k, _)| k == key).map(|e| e.1)
-            }
-            (KeyIndex::Two(map), EncodedKeys::Packed(p)) => {
-                let key = p[i];
-                map.find(self.hasher.hash_one(key), |&(k, _)| k == key).map(|e| e.1)
-            }
-            (KeyIndex::Rows(map, rows), EncodedKeys::Rows(p)) => {
-                let key = p.row(i);
+    /// The first build row whose key equals each probe row of `probe`
+    /// (encoded by [`Self::encode`]) into `out`, [`END`] where there is
+    /// none; one loop per key encoding. Rows whose key is NULL get
+    /// arbitrary answers.
+    pub(super) fn find_all(&self, probe: &EncodedKeys, out: &mut Vec<u32>) {
+        out.clear();
+        let hasher = &self.hasher;
+        match (self.index.as_ref(), probe) {
+            (Some(KeyIndex::One(map)), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
+                let key = k as u64;
+                map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
+            })),
+            (Some(KeyIndex::Two(map)), EncodedKeys::Packed(p)) => out.extend(
+                p.iter()
+                    .map(|&key| map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)),
+            ),
+            (Some(KeyIndex::Rows(map, rows)), EncodedKeys::Rows(p)) => out.extend(p.iter().map(|key| {
                 let key = key.data();
-                let hash = self.hasher.hash_one(key);
+                let hash = hasher.hash_one(key);
                 map.find(hash, |&(h, r)| h == hash && rows.row(r as usize).data() == key)
-                    .map(|e| e.1)
-            }
-            _ => None,
+                    .map_or(END, |e| e.1)
+            })),
+            (_, EncodedKeys::Packed(p)) => out.resize(p.len(), END),
+            (_, EncodedKeys::Rows(p)) => out.resize(p.num_rows(), END),
         }
     }
 
     /// The build rows of the chain starting at `first`, ascending.
     #[inline]
     pub(super) fn chain(&self, first: u32) -> impl Iterator<Item = u32> + '_ {
-        std::iter::successors(Some(first), |&r| Some(self.next[r as usize]).filter(|&n| n != END))
+        let step = move |&r: &u32| {
+            if !self.has_duplicates {
+                return None;
+            }
+            Some(self.next[r as usize]).filter(|&n| n != END)
+        };
+        std::iter::successors(Some(first), step)
     }
 }
 

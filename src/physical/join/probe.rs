@@ -17,7 +17,7 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use super::hash_table::{JoinHashTable, key_validity};
+use super::hash_table::{END, JoinHashTable, key_validity};
 use super::{
     JoinType, Output, check_output_schema, emit_left_rows, emit_marked, emit_right_rows, emits_pairs, evaluate_filter,
     filter_indices, filter_schema, positions, take_pairs, tracks_left, tracks_right,
@@ -127,13 +127,12 @@ impl HashJoinProbe {
                 .as_ref()
                 .map(|_| filter_schema(batch.schema_ref(), build.schema_ref()));
             let mut pairs = Pairs::new(self.batch_size);
-            for i in 0..n {
-                if skip_nulls && key_valid.as_ref().is_some_and(|v| v.is_null(i)) {
+            let mut firsts = Vec::new();
+            table.find_all(&rows, &mut firsts);
+            for (i, &first) in firsts.iter().enumerate() {
+                if first == END || skip_nulls && key_valid.as_ref().is_some_and(|v| v.is_null(i)) {
                     continue;
                 }
-                let Some(first) = table.find(&rows, i) else {
-                    continue;
-                };
                 if direct {
                     if tracks_left(jt) {
                         left_matched[i] = true;
