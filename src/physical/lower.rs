@@ -22,7 +22,7 @@ use super::join::{
     HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, join_output_schema, key_hashes, nested_loop_join,
 };
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
-use super::sort::sort_batches;
+use super::sort::{TopK, sort_batches};
 use crate::SessionContext;
 use crate::datasource::ScanRequest;
 use crate::error::{Error, Result};
@@ -448,10 +448,13 @@ impl<'a> Lowering<'a> {
             PhysicalPlan::Sort { keys, fetch, input } => {
                 let (keys, fetch) = (keys.clone(), *fetch);
                 self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
-                    let batches: Vec<RecordBatch> = iter.filter(|b| b.num_rows() > 0).collect();
-                    let _held = reserve("sort", batches.iter().map(|b| b.get_array_memory_size()).sum())?;
                     let exprs: Vec<PhysicalExprRef> = keys.iter().map(|k| Arc::clone(&k.expr)).collect();
                     let options: Vec<_> = keys.iter().map(|k| k.options).collect();
+                    if let Some(k) = fetch {
+                        return Ok(top_k(iter, k, &exprs, &options, bs)?.into_iter().map(Ok));
+                    }
+                    let batches: Vec<RecordBatch> = iter.filter(|b| b.num_rows() > 0).collect();
+                    let _held = reserve("sort", batches.iter().map(|b| b.get_array_memory_size()).sum())?;
                     let cols = batches
                         .iter()
                         .map(|b| evaluate(&exprs, b))
@@ -672,6 +675,40 @@ impl<'a> Lowering<'a> {
 }
 
 /// Collects an iterator inside a task.
+/// The best `k` rows of a partition under `exprs` ordered by `options`,
+/// streamed through a [`TopK`] that holds about `2k` rows, never the whole
+/// partition.
+fn top_k(
+    iter: BoxIter<RecordBatch>,
+    k: usize,
+    exprs: &[PhysicalExprRef],
+    options: &[arrow::compute::SortOptions],
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>> {
+    let mut top: Option<TopK> = None;
+    let mut held: Option<crate::memory::Reservation> = None;
+    for batch in iter.filter(|b| b.num_rows() > 0) {
+        let cols = evaluate(exprs, &batch)?;
+        let t = match &mut top {
+            Some(t) => t,
+            None => {
+                let types: Vec<_> = cols.iter().map(|c| c.data_type().clone()).collect();
+                top.insert(TopK::new(k, &types, options)?)
+            }
+        };
+        t.push(&batch, &cols)?;
+        // Re-reserve only when the buffer outgrew its reservation by a
+        // quarter, not on every batch.
+        let size = t.memory_size();
+        if held.as_ref().map_or(0, |h| h.size()) < size.saturating_sub(size / 5) {
+            // The old reservation goes back before the larger one is taken.
+            drop(held.take());
+            held = reserve("top-k", size + size / 4)?;
+        }
+    }
+    top.map_or(Ok(vec![]), |t| t.finish(batch_size))
+}
+
 fn tc_guard(iter: BoxIter<RecordBatch>, _tc: &Arc<crate::TaskContext>) -> Vec<RecordBatch> {
     iter.collect()
 }

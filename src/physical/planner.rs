@@ -26,6 +26,11 @@ use crate::{internal_err, not_supported};
 /// sampling range bounds.
 const RANGE_SORT_MIN_ROWS: f64 = 1_000_000.0;
 
+/// A `LIMIT` at least this large (and a large input) sorts by range
+/// partitions in parallel instead of one top-k gathering every partition's
+/// best rows into one task: a top-k buffers `2k` rows and sorts them alone.
+const TOP_K_MAX_ROWS: usize = 100_000;
+
 /// Turns logical plans into physical plans under the session's settings.
 pub struct PhysicalPlanner<'a> {
     settings: &'a SqlSettings,
@@ -213,6 +218,27 @@ impl<'a> PhysicalPlanner<'a> {
                 input: Box::new(input),
             };
         }
+        let parallel = rows >= RANGE_SORT_MIN_ROWS && self.partitions() > 1;
+        if let Some(k) = fetch.filter(|&k| k >= TOP_K_MAX_ROWS && parallel) {
+            // Each range partition keeps its best `k`; concatenated in range
+            // order, the first `k` rows are the answer.
+            let sorted = PhysicalPlan::Sort {
+                keys: keys.clone(),
+                fetch,
+                input: Box::new(PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Range(keys, self.partitions()),
+                    input: Box::new(input),
+                }),
+            };
+            return PhysicalPlan::Limit {
+                skip: 0,
+                fetch: Some(k),
+                input: Box::new(PhysicalPlan::Exchange {
+                    partitioning: Partitioning::Single,
+                    input: Box::new(sorted),
+                }),
+            };
+        }
         if fetch.is_some() {
             // Top-k per partition, then top-k of the survivors.
             let local = metered(PhysicalPlan::Sort {
@@ -229,7 +255,7 @@ impl<'a> PhysicalPlanner<'a> {
                 }),
             };
         }
-        let partitioning = if rows >= RANGE_SORT_MIN_ROWS && self.partitions() > 1 {
+        let partitioning = if parallel {
             Partitioning::Range(keys.clone(), self.partitions())
         } else {
             Partitioning::Single

@@ -1,11 +1,14 @@
 //! Top-k: the best `k` rows of a stream of batches in bounded memory, for
 //! `ORDER BY .. LIMIT k`.
 
-use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{SortOptions, take_record_batch};
+use arrow::array::{Array, ArrayRef, BooleanArray, Scalar, UInt32Array};
+use arrow::buffer::BooleanBuffer;
+use arrow::compute::kernels::cmp::{gt_eq, lt_eq};
+use arrow::compute::{SortOptions, filter, filter_record_batch, take_record_batch};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{OwnedRow, Rows};
+use std::sync::Arc;
 
 use super::{SortKeyEncoder, gather, sorted_positions};
 use crate::error::Result;
@@ -18,15 +21,26 @@ use crate::internal_err;
 /// `2k` rows it is cut back to the best `k`, and the `k`-th best key
 /// becomes a threshold that later rows must beat to be buffered at all.
 /// Among equal keys the earlier row wins, so the result is a stable top-k.
+///
+/// Once there is a threshold, a batch is first cut down with a vectorized
+/// comparison of its first key column against the threshold's first key:
+/// only rows that tie or beat it are encoded and compared whole. On a large
+/// input almost every row fails that test, and encoding every row was most
+/// of the cost (`ORDER BY price DESC LIMIT 3` over 6M rows).
 #[derive(Debug)]
 pub struct TopK {
     k: usize,
     encoder: SortKeyEncoder,
+    /// Order of the first key column.
+    first_order: SortOptions,
     batches: Vec<RecordBatch>,
     /// Encoded keys of all buffered rows, in buffer order.
     keys: Rows,
     /// The `k`-th best key once `k` rows have been seen.
     threshold: Option<OwnedRow>,
+    /// The threshold's first key as a one-row array, while the comparison
+    /// kernels support its type.
+    threshold_first: Option<ArrayRef>,
 }
 
 impl TopK {
@@ -40,9 +54,11 @@ impl TopK {
         Ok(Self {
             k,
             encoder,
+            first_order: options[0],
             batches: vec![],
             keys,
             threshold: None,
+            threshold_first: None,
         })
     }
 
@@ -61,6 +77,20 @@ impl TopK {
         if keys.iter().any(|k| k.len() != batch.num_rows()) {
             internal_err!("top-k keys do not have {} rows", batch.num_rows());
         }
+        let mut batch = std::borrow::Cow::Borrowed(batch);
+        let mut keys = std::borrow::Cow::Borrowed(keys);
+        if let Some(t) = &self.threshold_first {
+            match could_beat(&keys[0], t, self.first_order) {
+                Some(mask) if mask.true_count() == 0 => return Ok(()),
+                Some(mask) if mask.true_count() < batch.num_rows() => {
+                    batch = std::borrow::Cow::Owned(filter_record_batch(&batch, &mask)?);
+                    keys = std::borrow::Cow::Owned(keys.iter().map(|k| filter(k, &mask)).collect::<Result<_, _>>()?);
+                }
+                Some(_) => {}
+                None => self.threshold_first = None,
+            }
+        }
+        let (batch, keys) = (batch.as_ref(), keys.as_ref());
         let rows = self.encoder.encode(keys)?;
         let keep: Vec<u32> = match &self.threshold {
             None => (0..rows.num_rows() as u32).collect(),
@@ -95,7 +125,14 @@ impl TopK {
             keys.push(self.keys.row(i as usize));
         }
         if keys.num_rows() >= self.k {
-            self.threshold = Some(keys.row(self.k - 1).owned());
+            let t = keys.row(self.k - 1);
+            self.threshold_first = self
+                .encoder
+                .converter()
+                .convert_rows(std::iter::once(t))
+                .ok()
+                .and_then(|cols| cols.into_iter().next());
+            self.threshold = Some(t.owned());
         }
         self.keys = keys;
         self.batches = merged;
@@ -122,6 +159,41 @@ impl TopK {
         self.batches.clear();
         Ok(out)
     }
+}
+
+/// Which rows' `key` sorts before or equal to the one-row `threshold` under
+/// `order`, as a mask without NULLs; `None` when the comparison kernels do
+/// not support the type. NULLs sort before every value when `nulls_first`,
+/// after every value otherwise, and equal to each other.
+fn could_beat(key: &ArrayRef, threshold: &ArrayRef, order: SortOptions) -> Option<BooleanArray> {
+    let n = key.len();
+    let key_nulls = key.logical_nulls();
+    if threshold.is_null(0) {
+        // Only NULLs come no later than a NULL first; everything does when
+        // NULLs come last.
+        return Some(match (&key_nulls, order.nulls_first) {
+            (Some(nulls), true) => BooleanArray::new(!nulls.inner(), None),
+            (None, true) => BooleanArray::new(BooleanBuffer::new_unset(n), None),
+            (_, false) => BooleanArray::new(BooleanBuffer::new_set(n), None),
+        });
+    }
+    let t = Scalar::new(Arc::clone(threshold));
+    let cmp = if order.descending {
+        gt_eq(key, &t)
+    } else {
+        lt_eq(key, &t)
+    }
+    .ok()?;
+    let values = cmp.values();
+    Some(BooleanArray::new(
+        match &key_nulls {
+            None => values.clone(),
+            // A NULL key: before the (non-NULL) threshold iff NULLs come first.
+            Some(nulls) if order.nulls_first => values | &!nulls.inner(),
+            Some(nulls) => values & nulls.inner(),
+        },
+        None,
+    ))
 }
 
 #[cfg(test)]
@@ -166,6 +238,31 @@ mod tests {
                 assert_eq!(keys_of(&got), keys_of(&full), "k = {k}");
                 let full = sort_batches(&batches, &id_keys, &[o], Some(k), 50).unwrap();
                 assert_eq!(ids_of(&by_id.finish(7).unwrap()), ids_of(&full), "k = {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn could_beat_agrees_with_the_row_order() {
+        use arrow::array::Int64Array;
+        let key: ArrayRef = Arc::new(Int64Array::from(vec![None, Some(1), Some(2), Some(3)]));
+        let all_valid: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+        for o in all_options() {
+            let enc = SortKeyEncoder::new(&[DataType::Int64], &[o]).unwrap();
+            for t in [None, Some(2)] {
+                let t: ArrayRef = Arc::new(Int64Array::from(vec![t]));
+                let t_row = enc.encode(&[Arc::clone(&t)]).unwrap();
+                for k in [&key, &all_valid] {
+                    let rows = enc.encode(&[Arc::clone(k)]).unwrap();
+                    let expected: Vec<bool> = (0..k.len()).map(|i| rows.row(i) <= t_row.row(0)).collect();
+                    let got = could_beat(k, &t, o).unwrap();
+                    assert_eq!(got.null_count(), 0);
+                    assert_eq!(
+                        got.iter().map(Option::unwrap).collect::<Vec<_>>(),
+                        expected,
+                        "{o:?} {t:?}"
+                    );
+                }
             }
         }
     }
