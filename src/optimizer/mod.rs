@@ -12,6 +12,7 @@ mod push_down_projection;
 mod push_down_semi_join;
 mod reorder_joins;
 mod simplify_expressions;
+mod single_distinct;
 pub(crate) mod utils;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use push_down_projection::PushDownProjection;
 pub use push_down_semi_join::PushDownSemiJoin;
 pub use reorder_joins::ReorderJoins;
 pub use simplify_expressions::SimplifyExpressions;
+pub use single_distinct::SingleDistinctToGroupBy;
 
 /// A logical rewrite.
 pub trait OptimizerRule: Send + Sync {
@@ -61,6 +63,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
     vec![
         Arc::new(SimplifyExpressions),
         Arc::new(DecorrelateSubqueries),
+        Arc::new(SingleDistinctToGroupBy),
         Arc::new(PushDownFilter),
         Arc::new(FilterAggregateByJoin),
         Arc::new(PushDownSemiJoin),
