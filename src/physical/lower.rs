@@ -38,6 +38,10 @@ fn reserve(consumer: &str, bytes: usize) -> Result<Option<crate::memory::Reserva
     }
 }
 
+/// Groups a partial aggregate holds before it checks whether it reduces
+/// its input at all (see `lower_aggregate`).
+const PARTIAL_FLUSH_GROUPS: usize = 1 << 16;
+
 /// Lowers physical plans of one query.
 pub struct Lowering<'a> {
     ctx: &'a SessionContext,
@@ -511,18 +515,42 @@ impl<'a> Lowering<'a> {
         let bs = self.batch_size;
         let group_types: Vec<_> = groups.iter().map(|g| g.data_type().clone()).collect();
         let specs: Vec<_> = aggregates.iter().map(|a| a.spec.clone()).collect();
-        Ok(self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
-            let mut agg = HashAggregator::new(mode, group_types.clone(), specs.clone())?;
+        Ok(self.lower(input)?.try_map_partitions_with_index(move |_, mut iter| {
+            let new_agg = {
+                let (group_types, specs) = (group_types.clone(), specs.clone());
+                move || HashAggregator::new(mode, group_types.clone(), specs.clone())
+            };
+            let mut agg = Some(new_agg()?);
+            let mut rows_in = 0usize;
+            let mut out: VecDeque<RecordBatch> = VecDeque::new();
+            let (groups, aggregates, schema) = (groups.clone(), aggregates.clone(), Arc::clone(&schema));
             let has_filters = aggregates.iter().any(|a| a.filter.is_some());
-            for b in iter {
-                let g = evaluate(&groups, &b)?;
-                let args = aggregates
-                    .iter()
-                    .map(|a| evaluate(&a.args, &b))
-                    .collect::<Result<Vec<_>>>()?;
-                if mode == AggregateMode::Final {
-                    agg.merge(&g, &args)?;
-                } else {
+            let keep_empty = schema.fields().is_empty();
+            let mut step = move || -> Result<Option<RecordBatch>> {
+                loop {
+                    if let Some(b) = out.pop_front() {
+                        return Ok(Some(b));
+                    }
+                    let Some(a) = agg.as_mut() else {
+                        return Ok(None);
+                    };
+                    let Some(b) = iter.next() else {
+                        if let Some(a) = agg.take() {
+                            let _held = reserve("hash aggregate", a.memory_size())?;
+                            out.extend(batches_to_rows(a.finish(bs)?, &schema)?);
+                            out.retain(|b| b.num_rows() > 0 || keep_empty);
+                        }
+                        continue;
+                    };
+                    let g = evaluate(&groups, &b)?;
+                    let args = aggregates
+                        .iter()
+                        .map(|a| evaluate(&a.args, &b))
+                        .collect::<Result<Vec<_>>>()?;
+                    if mode == AggregateMode::Final {
+                        a.merge(&g, &args)?;
+                        continue;
+                    }
                     let filters = if has_filters {
                         aggregates
                             .iter()
@@ -531,13 +559,25 @@ impl<'a> Lowering<'a> {
                     } else {
                         vec![]
                     };
-                    agg.update(b.num_rows(), &g, &args, &filters)?;
+                    a.update(b.num_rows(), &g, &args, &filters)?;
+                    rows_in += b.num_rows();
+                    // A partial aggregate that barely reduces its input
+                    // (most keys new) hands its groups on and starts over:
+                    // the final aggregate merges them anyway, and a table
+                    // kept small stays in the cache instead of growing to
+                    // one entry per input row.
+                    if mode == AggregateMode::Partial
+                        && a.num_groups() >= PARTIAL_FLUSH_GROUPS
+                        && a.num_groups().saturating_mul(2) > rows_in
+                    {
+                        let full = std::mem::replace(a, new_agg()?);
+                        out.extend(batches_to_rows(full.finish(bs)?, &schema)?);
+                        out.retain(|b| b.num_rows() > 0);
+                        rows_in = 0;
+                    }
                 }
-            }
-            let _held = reserve("hash aggregate", agg.memory_size())?;
-            let out = batches_to_rows(agg.finish(bs)?, &schema)?;
-            let keep_empty = schema.fields().is_empty();
-            Ok(out.into_iter().filter(move |b| b.num_rows() > 0 || keep_empty).map(Ok))
+            };
+            Ok(std::iter::from_fn(move || step().transpose()))
         }))
     }
 
@@ -756,5 +796,33 @@ mod tests {
             .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
             .collect();
         assert_eq!(rows, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_partial_aggregate_that_does_not_reduce_flushes_and_still_merges() {
+        // Every key twice, once in each half: a partial aggregate flushes
+        // (more than PARTIAL_FLUSH_GROUPS keys, none repeated within a
+        // half) and the final one merges the two halves' states.
+        let n = 3 * PARTIAL_FLUSH_GROUPS as i64;
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let batches: Vec<RecordBatch> = (0..2)
+            .flat_map(|_| (0..n).step_by(8192))
+            .map(|start| {
+                let keys = Int64Array::from_iter_values(start..(start + 8192).min(n));
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(keys)]).unwrap()
+            })
+            .collect();
+        let ctx = SessionContext::new();
+        ctx.sql("SET flint.shuffle.partitions = 2").unwrap().collect().unwrap();
+        ctx.register_batches("t", batches).unwrap();
+        let out = ctx
+            .sql("SELECT count(*), min(c), max(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g")
+            .unwrap()
+            .collect()
+            .unwrap();
+        let row: Vec<i64> = (0..3)
+            .map(|i| out[0].column(i).as_primitive::<Int64Type>().value(0))
+            .collect();
+        assert_eq!(row, vec![n, 2, 2]);
     }
 }
