@@ -190,15 +190,32 @@ fn check_keys(batches: &[RecordBatch], keys: &[Vec<ArrayRef>], options: &[SortOp
 
 /// The positions of the `limit` smallest rows, in order; ties in position
 /// order (a stable sort).
+///
+/// Each row's first 16 bytes, zero-padded, are kept beside its position as
+/// one big-endian `u128`, so most comparisons are one integer compare on
+/// contiguous memory; only rows whose prefixes are equal compare their
+/// whole encodings. Padding is safe because equal prefixes always fall
+/// back to the full comparison.
 pub(super) fn sorted_positions(rows: &Rows, limit: usize) -> Vec<u32> {
-    let cmp = |a: &u32, b: &u32| -> Ordering { rows.row(*a as usize).cmp(&rows.row(*b as usize)).then(a.cmp(b)) };
-    let mut order: Vec<u32> = (0..rows.num_rows() as u32).collect();
-    if limit < order.len() {
-        order.select_nth_unstable_by(limit, cmp);
-        order.truncate(limit);
+    let prefix = |i: usize| {
+        let data = rows.row(i).data();
+        let mut bytes = [0u8; 16];
+        let n = data.len().min(16);
+        bytes[..n].copy_from_slice(&data[..n]);
+        u128::from_be_bytes(bytes)
+    };
+    let mut keyed: Vec<(u128, u32)> = (0..rows.num_rows()).map(|i| (prefix(i), i as u32)).collect();
+    let cmp = |a: &(u128, u32), b: &(u128, u32)| -> Ordering {
+        a.0.cmp(&b.0)
+            .then_with(|| rows.row(a.1 as usize).cmp(&rows.row(b.1 as usize)))
+            .then(a.1.cmp(&b.1))
+    };
+    if limit < keyed.len() {
+        keyed.select_nth_unstable_by(limit, cmp);
+        keyed.truncate(limit);
     }
-    order.sort_unstable_by(cmp);
-    order
+    keyed.sort_unstable_by(cmp);
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Gathers global row positions (over the concatenation of `batches`) into
@@ -392,5 +409,34 @@ pub(super) mod tests {
         let strings: ArrayRef = Arc::new(StringViewArray::from(vec!["x"]));
         assert!(enc.encode(&[strings]).is_err());
         assert!(SortKeyEncoder::new(&[DataType::Int64], &[]).is_err());
+    }
+
+    #[test]
+    fn prefix_sort_equals_full_row_comparison() {
+        // Keys sharing their first 16 encoded bytes, keys shorter than 16
+        // bytes and keys that are prefixes of others.
+        let long = "k".repeat(20);
+        let strings: Vec<Option<String>> = vec![
+            Some(format!("{long}b")),
+            Some(format!("{long}a")),
+            Some(String::new()),
+            None,
+            Some("k".into()),
+            Some(long.clone()),
+            Some(format!("{long}a")),
+            Some("k".repeat(16)),
+            Some("kk\0".into()),
+        ];
+        let n = strings.len();
+        let s: ArrayRef = Arc::new(StringViewArray::from_iter(strings));
+        let x: ArrayRef = Arc::new(Int64Array::from_iter_values((0..n as i64).map(|i| i % 2)));
+        for o in all_options() {
+            let rows = sort_key_rows(&[Arc::clone(&s), Arc::clone(&x)], &[o, o]).unwrap();
+            let mut expected: Vec<u32> = (0..n as u32).collect();
+            expected.sort_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)).then(a.cmp(b)));
+            for limit in [n, 4, 1] {
+                assert_eq!(sorted_positions(&rows, limit), expected[..limit], "{o:?} limit {limit}");
+            }
+        }
     }
 }
