@@ -562,13 +562,16 @@ impl<'a> Lowering<'a> {
                     a.update(b.num_rows(), &g, &args, &filters)?;
                     rows_in += b.num_rows();
                     // A partial aggregate that barely reduces its input
-                    // (most keys new) hands its groups on and starts over:
-                    // the final aggregate merges them anyway, and a table
-                    // kept small stays in the cache instead of growing to
-                    // one entry per input row.
+                    // (more than 4 in 5 rows a new key) hands its groups on
+                    // and starts over: the final aggregate merges them
+                    // anyway, and a table kept small stays in the cache
+                    // instead of growing to one entry per input row. A
+                    // lower bar flushed tables that would have reduced
+                    // their input several times over in the end (random
+                    // keys look unique while the table fills).
                     if mode == AggregateMode::Partial
                         && a.num_groups() >= PARTIAL_FLUSH_GROUPS
-                        && a.num_groups().saturating_mul(2) > rows_in
+                        && a.num_groups().saturating_mul(5) > rows_in.saturating_mul(4)
                     {
                         let full = std::mem::replace(a, new_agg()?);
                         out.extend(batches_to_rows(full.finish(bs)?, &schema)?);
