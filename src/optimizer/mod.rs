@@ -10,6 +10,7 @@ mod push_down_filter;
 mod push_down_limit;
 mod push_down_projection;
 mod push_down_semi_join;
+mod remove_unused_sorts;
 mod reorder_joins;
 mod simplify_expressions;
 mod single_distinct;
@@ -30,6 +31,7 @@ pub use push_down_filter::PushDownFilter;
 pub use push_down_limit::PushDownLimit;
 pub use push_down_projection::PushDownProjection;
 pub use push_down_semi_join::PushDownSemiJoin;
+pub use remove_unused_sorts::RemoveUnusedSorts;
 pub use reorder_joins::ReorderJoins;
 pub use simplify_expressions::SimplifyExpressions;
 pub use single_distinct::SingleDistinctToGroupBy;
@@ -64,6 +66,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
         Arc::new(SimplifyExpressions),
         Arc::new(DecorrelateSubqueries),
         Arc::new(SingleDistinctToGroupBy),
+        Arc::new(RemoveUnusedSorts),
         Arc::new(PushDownFilter),
         Arc::new(FilterAggregateByJoin),
         Arc::new(PushDownSemiJoin),
