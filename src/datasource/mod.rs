@@ -107,6 +107,14 @@ pub trait TableProvider: Send + Sync + Debug {
         TableStatistics::default()
     }
 
+    /// The table's exact number of rows, when known without reading it
+    /// (file metadata); `None` (the default) otherwise. Unlike
+    /// [`TableProvider::statistics`], which may be an estimate, this
+    /// answers `SELECT count(*)`.
+    fn exact_row_count(&self) -> Option<u64> {
+        None
+    }
+
     /// The fraction of the table's rows for which every one of `filters`
     /// (over the table's columns, unqualified) is true, as measured on a
     /// sample of the data; `None` (the default) when the table cannot tell

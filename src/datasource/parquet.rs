@@ -245,6 +245,12 @@ impl TableProvider for ParquetTable {
         }
     }
 
+    /// Parquet footers record each file's row count, loaded once with the
+    /// table; the scan reads the same files.
+    fn exact_row_count(&self) -> Option<u64> {
+        self.statistics().num_rows
+    }
+
     fn filter_selectivity(&self, filters: &[Expr]) -> Option<f64> {
         self.selectivity
             .get_or_insert(filters, 0, || self.sample_selectivity(filters))

@@ -4,6 +4,7 @@
 //! did not change.
 
 mod common_subexpressions;
+mod count_from_metadata;
 mod decorrelate;
 mod filter_aggregate_by_join;
 mod push_down_filter;
@@ -25,6 +26,7 @@ use crate::logical::LogicalPlan;
 use crate::plan_err;
 
 pub use common_subexpressions::EliminateCommonSubexpressions;
+pub use count_from_metadata::CountFromMetadata;
 pub use decorrelate::DecorrelateSubqueries;
 pub use filter_aggregate_by_join::FilterAggregateByJoin;
 pub use push_down_filter::PushDownFilter;
@@ -75,6 +77,7 @@ pub fn default_rules() -> Vec<Arc<dyn OptimizerRule>> {
         Arc::new(EliminateCommonSubexpressions),
         Arc::new(PushDownLimit),
         Arc::new(PushDownProjection),
+        Arc::new(CountFromMetadata),
     ]
 }
 
