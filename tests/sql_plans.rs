@@ -57,8 +57,10 @@ fn row_groups_read(plan: &str, table: &str) -> (u64, u64) {
 #[test]
 fn predicate_pushdown_reads_fewer_row_groups() {
     let ctx = ctx();
-    // Generated orders are sorted by key, so a key range selects few row groups.
-    let all = explain(&ctx, "EXPLAIN ANALYZE SELECT count(*) FROM orders");
+    // Generated orders are sorted by key, so a key range selects few row
+    // groups. (An unfiltered count(*) reads no row group at all: the
+    // footers' counts answer it.)
+    let all = explain(&ctx, "EXPLAIN ANALYZE SELECT count(o_orderkey) FROM orders");
     let some = explain(
         &ctx,
         "EXPLAIN ANALYZE SELECT count(*) FROM orders WHERE o_orderkey < 100",
