@@ -40,9 +40,11 @@ pub fn distinct(plan: LogicalPlan) -> Result<LogicalPlan> {
 /// with NULLs matching NULLs as set operations require. The inputs must
 /// already have the same column types ([`coerce_union_inputs`]).
 pub fn set_join(left: LogicalPlan, right: LogicalPlan, join_type: JoinType) -> Result<LogicalPlan> {
-    let left = distinct(left)?;
+    // Requalify both sides so that equal names stay apart: an unqualified
+    // `x` beside `__set_rhs.x` would be ambiguous (`SELECT 1 AS x
+    // INTERSECT SELECT 1`). The result's columns are referred to by name.
+    let left = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(distinct(left)?), "__set_lhs")?);
     let ls = Arc::clone(left.schema());
-    // Requalify the right side so that equal names on both sides stay apart.
     let right = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(right), "__set_rhs")?);
     let rs = Arc::clone(right.schema());
     let on = (0..ls.fields().len())

@@ -204,7 +204,10 @@ impl JoinHashTable {
         table.next = vec![END; n];
         let next = &mut table.next;
         // Rows go in backwards so that every chain runs in ascending order.
-        let (encoding, index) = if types.len() <= 2 && types.iter().all(packable) {
+        // A packed NULL is whatever its slot holds, so it would equal that
+        // value: keys where NULL must equal NULL (and nothing else) take
+        // the row format, which encodes NULL apart.
+        let (encoding, index) = if types.len() <= 2 && types.iter().all(packable) && !null_equals_null {
             let mut keys = Vec::with_capacity(n);
             for cols in &key_columns {
                 keys.extend(pack(cols)?);
