@@ -87,8 +87,19 @@ pub(super) fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
     }
 }
 
+/// A dense key range may take up to this many slots per build row ...
+const DENSE_SLOTS_PER_ROW: u64 = 4;
+/// ... or this many in all, whatever the rows (a table that stays in cache).
+const DENSE_MAX_SMALL_SLOTS: u64 = 1 << 16;
+
 /// Distinct key → first build row holding it.
 enum KeyIndex {
+    /// One packed key column whose values span a range not much wider than
+    /// the build side (surrogate keys): `first[key - min]` is the first row
+    /// with that key, so a probe is one array read and no hash, and probes
+    /// in key order (a fact table clustered by its foreign key) read the
+    /// array in order.
+    Dense { min: i64, first: Vec<u32>, distinct: usize },
     /// One packed key column, the key itself in the entry.
     One(HashTable<(u64, u32)>),
     /// Two packed key columns, the key itself in the entry.
@@ -100,6 +111,7 @@ enum KeyIndex {
 impl KeyIndex {
     fn len(&self) -> usize {
         match self {
+            KeyIndex::Dense { distinct, .. } => *distinct,
             KeyIndex::One(m) => m.len(),
             KeyIndex::Two(m) => m.len(),
             KeyIndex::Rows(m, _) => m.len(),
@@ -108,6 +120,7 @@ impl KeyIndex {
 
     fn size(&self) -> usize {
         match self {
+            KeyIndex::Dense { first, .. } => first.capacity() * 4,
             KeyIndex::One(m) => m.allocation_size(),
             KeyIndex::Two(m) => m.allocation_size(),
             KeyIndex::Rows(m, rows) => m.allocation_size() + rows.size(),
@@ -212,7 +225,14 @@ impl JoinHashTable {
             for cols in &key_columns {
                 keys.extend(pack(cols)?);
             }
-            let index = if types.len() == 1 {
+            let dense = if types.len() == 1 {
+                dense_index(&keys, &skip, next)
+            } else {
+                None
+            };
+            let index = if let Some(dense) = dense {
+                dense
+            } else if types.len() == 1 {
                 let mut map = HashTable::with_capacity(n);
                 for i in (0..n).rev().filter(|&i| !skip(i)) {
                     let key = keys[i] as u64;
@@ -251,6 +271,12 @@ impl JoinHashTable {
         table.encoding = Some(encoding);
         table.index = Some(index);
         Ok(table)
+    }
+
+    /// Whether keys are looked up by offset ([`KeyIndex::Dense`]).
+    #[cfg(test)]
+    pub(super) fn is_dense(&self) -> bool {
+        matches!(self.index, Some(KeyIndex::Dense { .. }))
     }
 
     /// The concatenated build rows.
@@ -308,6 +334,13 @@ impl JoinHashTable {
         out.clear();
         let hasher = &self.hasher;
         match (self.index.as_ref(), probe) {
+            (Some(KeyIndex::Dense { min, first, .. }), EncodedKeys::Packed(p)) => {
+                let len = first.len() as u64;
+                out.extend(p.iter().map(|&k| {
+                    let slot = (k as u64 as i64).wrapping_sub(*min) as u64;
+                    if slot < len { first[slot as usize] } else { END }
+                }))
+            }
             (Some(KeyIndex::One(map)), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
                 let key = k as u64;
                 map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
@@ -338,6 +371,39 @@ impl JoinHashTable {
         };
         std::iter::successors(Some(first), step)
     }
+}
+
+/// A [`KeyIndex::Dense`] over one packed key column when its values span
+/// few enough slots (see [`DENSE_SLOTS_PER_ROW`]), linking duplicates
+/// through `next`; `None` otherwise. `skip(i)` leaves row `i` out.
+fn dense_index(keys: &[u128], skip: &impl Fn(usize) -> bool, next: &mut [u32]) -> Option<KeyIndex> {
+    let value = |i: usize| keys[i] as u64 as i64;
+    let (min, max) = (0..keys.len())
+        .filter(|&i| !skip(i))
+        .map(value)
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+        })?;
+    let span = (max as i128 - min as i128 + 1) as u128;
+    let limit = (keys.len() as u64)
+        .saturating_mul(DENSE_SLOTS_PER_ROW)
+        .max(DENSE_MAX_SMALL_SLOTS);
+    if span > u128::from(limit) {
+        return None;
+    }
+    let mut first = vec![END; span as usize];
+    let mut distinct = 0;
+    // Backwards, so that every chain runs in ascending order.
+    for i in (0..keys.len()).rev().filter(|&i| !skip(i)) {
+        let slot = &mut first[(value(i) - min) as usize];
+        if *slot == END {
+            distinct += 1;
+        }
+        next[i] = *slot;
+        *slot = i as u32;
+    }
+    Some(KeyIndex::Dense { min, first, distinct })
 }
 
 /// Makes row `i` the head of the chain of `key` (a packed key).

@@ -334,6 +334,52 @@ fn two_integer_key_columns_are_packed_exactly() {
 }
 
 #[test]
+fn dense_and_hashed_single_keys_find_the_same_rows() {
+    let probe = vec![batch(
+        ["k", "s"],
+        vec![
+            Some(i64::MIN),
+            Some(-4),
+            Some(-3),
+            Some(5),
+            Some(6),
+            Some(1000),
+            Some(1001),
+            Some(i64::MAX),
+            None,
+        ],
+        (0..9).collect(),
+    )];
+    let keys = vec![Some(-3), Some(5), Some(1000), None, Some(5)];
+    let expected = ["-3|2|-3|0", "1000|5|1000|2", "5|3|5|1", "5|3|5|4"];
+    // A span of 1,004 values: looked up by offset.
+    let run = Run {
+        table: table(vec![batch(["k", "t"], keys.clone(), (0..5).collect())], false),
+        ..Run::new()
+    };
+    assert!(run.table.is_dense());
+    assert_eq!(run.join_probes(JoinType::Inner, probe.clone()), expected);
+    assert_eq!(run.join_probes(JoinType::LeftAnti, probe.clone()).len(), 6);
+    // i64::MAX widens the span past any array: hashed, same answers.
+    let run = Run {
+        table: table(
+            vec![batch(
+                ["k", "t"],
+                [keys, vec![Some(i64::MAX)]].concat(),
+                (0..6).collect(),
+            )],
+            false,
+        ),
+        ..Run::new()
+    };
+    assert!(!run.table.is_dense());
+    let mut with_max = expected.map(String::from).to_vec();
+    with_max.push(format!("{0}|7|{0}|5", i64::MAX));
+    with_max.sort();
+    assert_eq!(run.join_probes(JoinType::Inner, probe.clone()), with_max);
+}
+
+#[test]
 fn misuse_is_an_error_not_a_panic() {
     let run = Run::new();
     let schema = output_schema(JoinType::Inner);
