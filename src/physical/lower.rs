@@ -3,7 +3,7 @@
 //! (stage boundaries); broadcast joins collect their build side once and
 //! share it through a broadcast variable.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -49,7 +49,79 @@ pub struct Lowering<'a> {
     target_partitions: usize,
     /// Exchanges lowered so far, by [`PhysicalPlan::fingerprint`]: one
     /// computed twice in the plan is one shuffle read twice.
-    exchanges: std::sync::Mutex<std::collections::HashMap<String, Batches>>,
+    exchanges: std::sync::Mutex<HashMap<String, Batches>>,
+    /// Subplans computed more than once in the plan being lowered, by
+    /// fingerprint, with how many times lowering asks for each (see
+    /// [`shared_subplans`]); found at the first call of [`Self::lower`].
+    shared: std::sync::OnceLock<HashMap<String, usize>>,
+    /// Those of them lowered so far.
+    shared_rdds: std::sync::Mutex<HashMap<String, Batches>>,
+}
+
+/// Whether a subplan computed twice is worth computing once and keeping
+/// until its second reader: operators over scans. A bare scan is left to
+/// be read twice (keeping whole decoded columns costs more memory than
+/// reading them again), and an exchange is reused as a shuffle already.
+fn shareable(plan: &PhysicalPlan) -> bool {
+    matches!(
+        plan,
+        PhysicalPlan::Filter { .. }
+            | PhysicalPlan::Projection { .. }
+            | PhysicalPlan::HashJoin { .. }
+            | PhysicalPlan::Aggregate { .. }
+    )
+}
+
+/// The largest subplans that `root` computes more than once, with the
+/// number of times lowering will ask for each: their occurrences outside
+/// other shared subplans and outside the second copy of a reused exchange.
+fn shared_subplans(root: &PhysicalPlan) -> HashMap<String, usize> {
+    fn count(p: &PhysicalPlan, total: &mut HashMap<String, usize>) {
+        if shareable(p)
+            && let Some(k) = p.fingerprint()
+        {
+            *total.entry(k).or_default() += 1;
+        }
+        for c in p.children() {
+            count(c, total);
+        }
+    }
+    fn visit(
+        p: &PhysicalPlan,
+        total: &HashMap<String, usize>,
+        readers: &mut HashMap<String, usize>,
+        exchanges: &mut HashSet<String>,
+    ) {
+        let key = (shareable(p) || matches!(p, PhysicalPlan::Exchange { .. }))
+            .then(|| p.fingerprint())
+            .flatten();
+        if let Some(k) = key {
+            if matches!(p, PhysicalPlan::Exchange { .. }) {
+                if !exchanges.insert(k) {
+                    return;
+                }
+            } else if total.get(&k).is_some_and(|&n| n >= 2) {
+                *readers.entry(k).or_default() += 1;
+                return;
+            }
+        }
+        for c in p.children() {
+            visit(c, total, readers, exchanges);
+        }
+    }
+    let mut total = HashMap::new();
+    count(root, &mut total);
+    if total.values().all(|&n| n < 2) {
+        return HashMap::new();
+    }
+    let mut readers = HashMap::new();
+    visit(root, &total, &mut readers, &mut HashSet::new());
+    readers.retain(|_, n| *n >= 2);
+    readers
+}
+
+fn batches_bytes(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::get_array_memory_size).sum()
 }
 
 /// A build side with more (non-NULL) key rows than this gets no runtime
@@ -249,11 +321,32 @@ impl<'a> Lowering<'a> {
             batch_size: batch_size.max(1),
             target_partitions: target_partitions.max(1),
             exchanges: Default::default(),
+            shared: Default::default(),
+            shared_rdds: Default::default(),
         }
     }
 
-    /// The RDD computing `plan`.
+    /// The RDD computing `plan`. A subplan that `plan` computes more than
+    /// once is lowered once and its partitions are shared by its readers.
     pub fn lower(&self, plan: &PhysicalPlan) -> Result<Batches> {
+        let shared = self.shared.get_or_init(|| shared_subplans(plan));
+        if shared.is_empty() || !shareable(plan) {
+            return self.lower_node(plan);
+        }
+        let Some((key, &readers)) = plan.fingerprint().and_then(|k| shared.get_key_value(&k)) else {
+            return self.lower_node(plan);
+        };
+        if let Some(rdd) = self.shared_rdds.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(rdd);
+        }
+        let rdd = self.lower_node(plan)?.share(readers, batches_bytes);
+        if let Ok(mut m) = self.shared_rdds.lock() {
+            m.insert(key.clone(), rdd.clone());
+        }
+        Ok(rdd)
+    }
+
+    fn lower_node(&self, plan: &PhysicalPlan) -> Result<Batches> {
         let bs = self.batch_size;
         Ok(match plan {
             PhysicalPlan::Scan {

@@ -271,3 +271,116 @@ impl<A: Data> Rdd<A> {
         }))
     }
 }
+
+/// Computes each partition of its parent once for a known number of
+/// readers and keeps it in memory only until the last of them has read it:
+/// a subplan that a query uses twice (TPC-H q21 filters `lineitem` the
+/// same way for two joins) runs once. A partition is computed again when a
+/// reader comes after it was released (a retried task) or when the memory
+/// pool cannot hold it.
+pub(crate) struct SharedRdd<T> {
+    meta: RddMeta,
+    parent: Rdd<T>,
+    readers: usize,
+    bytes: fn(&[T]) -> usize,
+    slots: Vec<std::sync::Mutex<SharedSlot<T>>>,
+}
+
+struct SharedSlot<T> {
+    block: Option<(Arc<Vec<T>>, crate::memory::Reservation)>,
+    reads: usize,
+}
+
+impl<T: Data> SharedRdd<T> {
+    /// `parent` shared by `readers` readers; `bytes` sizes a partition for
+    /// the memory pool.
+    pub fn create(parent: &Rdd<T>, readers: usize, bytes: fn(&[T]) -> usize) -> Rdd<T> {
+        let slots = (0..parent.num_partitions())
+            .map(|_| std::sync::Mutex::new(SharedSlot { block: None, reads: 0 }))
+            .collect();
+        Rdd::from_node(Self {
+            meta: RddMeta::new(parent.session(), "shared"),
+            parent: parent.clone(),
+            readers,
+            bytes,
+            slots,
+        })
+    }
+}
+
+impl<T: Data> RddBase for SharedRdd<T> {
+    fn meta(&self) -> &RddMeta {
+        &self.meta
+    }
+    fn num_partitions(&self) -> usize {
+        self.parent.num_partitions()
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Narrow(self.parent.base())]
+    }
+    fn partitioner(&self) -> Option<Arc<dyn Partitioner>> {
+        self.parent.partitioner()
+    }
+}
+
+impl<T: Data + Clone> RddCompute<T> for SharedRdd<T> {
+    fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<T>> {
+        let Some(slot) = self.slots.get(split) else {
+            return self.parent.iterator(split, tc);
+        };
+        // Held while computing, so a second reader of the same partition
+        // waits for it rather than computing it too.
+        let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+        slot.reads += 1;
+        let last = slot.reads >= self.readers;
+        if let Some((block, _)) = &slot.block {
+            let block = Arc::clone(block);
+            if last {
+                slot.block = None;
+            }
+            return Ok(Box::new(super::SharedVecIter::new(block)));
+        }
+        let values: Vec<T> = self.parent.iterator(split, tc)?.collect();
+        let block = Arc::new(values);
+        if !last && !tc.has_failed() {
+            let bytes = (self.bytes)(&block);
+            if let Ok(held) = self.parent.session().memory.reserve("shared subplan", bytes) {
+                slot.block = Some((Arc::clone(&block), held));
+            }
+        }
+        Ok(Box::new(super::SharedVecIter::new(block)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::SessionContext;
+
+    #[test]
+    fn a_shared_partition_is_computed_once_then_released() {
+        let ctx = SessionContext::new();
+        let computed = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&computed);
+        let rdd = ctx
+            .parallelize((0..10).collect::<Vec<i64>>(), 2)
+            .map(move |x| {
+                seen.fetch_add(1, Ordering::Relaxed);
+                x
+            })
+            .share(2, |v| v.len() * 8);
+        assert_eq!(rdd.collect().unwrap(), (0..10).collect::<Vec<_>>());
+        assert_eq!(computed.load(Ordering::Relaxed), 10);
+        assert_eq!(ctx.state.memory.used(), 80);
+        // The second reader gets the kept partitions, and then they go ...
+        assert_eq!(rdd.collect().unwrap(), (0..10).collect::<Vec<_>>());
+        assert_eq!(computed.load(Ordering::Relaxed), 10);
+        assert_eq!(ctx.state.memory.used(), 0);
+        // ... so a third reader computes them again, and keeps nothing.
+        assert_eq!(rdd.collect().unwrap(), (0..10).collect::<Vec<_>>());
+        assert_eq!(computed.load(Ordering::Relaxed), 20);
+        assert_eq!(ctx.state.memory.used(), 0);
+    }
+}

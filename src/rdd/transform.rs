@@ -5,7 +5,7 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use super::narrow::{CartesianRdd, CoalescedRdd, MapPartitionsRdd, UnionRdd};
+use super::narrow::{CartesianRdd, CoalescedRdd, MapPartitionsRdd, SharedRdd, UnionRdd};
 use super::{BoxIter, Data, Rdd};
 use crate::error::Result;
 use crate::scheduler::{TaskContext, run_job};
@@ -36,6 +36,13 @@ impl<U, I: Iterator<Item = Result<U>>> Iterator for StopOnError<I> {
 }
 
 impl<T: Data> Rdd<T> {
+    /// This RDD read by `readers` consumers, each partition computed once
+    /// and kept until the last of them has read it (see [`SharedRdd`]);
+    /// `bytes` sizes a partition for the memory pool.
+    pub(crate) fn share(&self, readers: usize, bytes: fn(&[T]) -> usize) -> Rdd<T> {
+        SharedRdd::create(self, readers, bytes)
+    }
+
     /// Applies `f` to every element. Drops the partitioner: keys may change.
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Rdd<U> {
         let f = Arc::new(f);
