@@ -6,9 +6,12 @@
 //! kept *in* the hash table's entries, so a probe compares numbers without
 //! touching another array; other keys are encoded in arrow's row format
 //! (equal bytes iff equal keys) and the entries hold their hash. Either way
-//! each key is hashed once. The table maps each distinct key to the first
-//! row holding it; `next[row]` links to the following row with the same
-//! key, so matches are found by walking a chain with no allocation per key.
+//! each key is hashed once. A single integer key whose values span few
+//! more slots than there are rows (a surrogate key) is not hashed at all:
+//! an array indexed by `key - min` holds each key's first row. The table
+//! maps each distinct key to the first row holding it; `next[row]` links
+//! to the following row with the same key, so matches are found by walking
+//! a chain with no allocation per key.
 //! Chains list rows in ascending order. Rows with a NULL in any key column
 //! are left out (they can never be equal to anything) unless
 //! `null_equals_null`.
