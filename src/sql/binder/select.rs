@@ -12,7 +12,6 @@ use crate::logical::builder::{
     check_grouped, column_of, distinct, find_aggregates, has_aggregate, rewrite_over_aggregate,
 };
 use crate::logical::coercion::{cast_to, common_type_of};
-use crate::logical::resolve::{ColumnLookup, lookup_column};
 use crate::logical::{
     Aggregate, EmptyRelation, Expr, ExprSchema, Filter, Join, LogicalPlan, Projection, Sort, SortExpr, Values,
 };
@@ -183,10 +182,10 @@ impl Binder<'_> {
             .transpose()?;
 
         // ORDER BY: ordinals and aliases refer to the select list.
-        let mut sort_keys: Vec<(Expr, bool, &ast::OrderByOptions)> = Vec::new();
+        let mut sort_keys: Vec<(Expr, Option<usize>, &ast::OrderByOptions)> = Vec::new();
         for o in order_by {
-            let (e, is_output) = self.bind_order_key(&o.expr, &input_schema, &select, &names)?;
-            sort_keys.push((e, is_output, &o.options));
+            let (e, output) = self.bind_order_key(&o.expr, &input_schema, &select, &names)?;
+            sort_keys.push((e, output, &o.options));
         }
 
         let mut aggs = Vec::new();
@@ -194,8 +193,8 @@ impl Binder<'_> {
         if let Some(h) = &having {
             find_aggregates(std::slice::from_ref(h), &mut aggs);
         }
-        for (e, is_output, _) in &sort_keys {
-            if !is_output {
+        for (e, output, _) in &sort_keys {
+            if output.is_none() {
                 find_aggregates(std::slice::from_ref(e), &mut aggs);
             }
         }
@@ -227,8 +226,8 @@ impl Binder<'_> {
                 let h = cast_to(h, &arrow::datatypes::DataType::Boolean, &agg_schema)?;
                 plan = LogicalPlan::Filter(Filter::try_new(h, Arc::new(plan))?);
             }
-            for (e, is_output, _) in sort_keys.iter_mut() {
-                if !*is_output {
+            for (e, output, _) in sort_keys.iter_mut() {
+                if output.is_none() {
                     let r = rewrite_over_aggregate(e.clone(), &keys, &aggs, &agg_schema)?;
                     check_grouped(&r, &agg_schema, "ORDER BY")?;
                     *e = r;
@@ -241,32 +240,29 @@ impl Binder<'_> {
         // Projection, with hidden columns for sort keys not in the select list.
         let visible = select.len();
         let mut proj = select;
-        let mut sort_exprs: Vec<SortExpr> = Vec::new();
-        for (i, (e, is_output, opts)) in sort_keys.into_iter().enumerate() {
-            let target = if is_output {
-                e
-            } else if let Some(pos) = proj.iter().position(|p| p.unalias() == &e) {
-                Expr::Column(Column::from_name(proj[pos].output_name()))
-            } else {
-                if s.distinct.is_some() {
-                    plan_err!("for SELECT DISTINCT, ORDER BY expressions must appear in the select list: {e}");
+        // Each key is a position in the projection's output.
+        let mut positions: Vec<(usize, &ast::OrderByOptions)> = Vec::new();
+        for (i, (e, output, opts)) in sort_keys.into_iter().enumerate() {
+            let pos = match output.or_else(|| proj.iter().position(|p| p.unalias() == &e)) {
+                Some(pos) => pos,
+                None => {
+                    if s.distinct.is_some() {
+                        plan_err!("for SELECT DISTINCT, ORDER BY expressions must appear in the select list: {e}");
+                    }
+                    proj.push(e.alias(format!("__sort_{i}")));
+                    proj.len() - 1
                 }
-                let name = format!("__sort_{i}");
-                proj.push(e.alias(&name));
-                Expr::Column(Column::from_name(name))
             };
-            sort_exprs.push(sort_expr(target, opts));
+            positions.push((pos, opts));
         }
         plan = LogicalPlan::Projection(Projection::try_new(proj, Arc::new(plan))?);
-        // Sort keys naming output columns refer to them as the projection
-        // qualifies them (`t.a`), as a DataFrame's `sort` does.
-        for k in &mut sort_exprs {
-            if let Expr::Column(c) = &k.expr
-                && let ColumnLookup::Found(q) = lookup_column(plan.schema(), c)
-            {
-                k.expr = Expr::Column(q);
-            }
-        }
+        // Sort keys refer to output columns as the projection qualifies
+        // them (`t.a`), as a DataFrame's `sort` does: by name alone, `a.x`
+        // and `b.x` in one select list would be the same column.
+        let sort_exprs: Vec<SortExpr> = positions
+            .into_iter()
+            .map(|(pos, opts)| sort_expr(column_of(plan.schema(), pos), opts))
+            .collect();
         match &s.distinct {
             None | Some(ast::Distinct::All) => {}
             Some(ast::Distinct::Distinct) => plan = distinct(plan)?,
@@ -358,14 +354,15 @@ impl Binder<'_> {
         }
     }
 
-    /// An ORDER BY key; `true` when it names an output column directly.
+    /// An ORDER BY key, with the position of the select item it names
+    /// directly (by ordinal or alias), if any.
     fn bind_order_key(
         &mut self,
         e: &ast::Expr,
         input: &DFSchemaRef,
         select: &[Expr],
         names: &[String],
-    ) -> Result<(Expr, bool)> {
+    ) -> Result<(Expr, Option<usize>)> {
         if let ast::Expr::Value(v) = e
             && let ast::Value::Number(n, _) = &v.value
         {
@@ -373,7 +370,7 @@ impl Binder<'_> {
             if i == 0 || i > select.len() {
                 plan_err!("ORDER BY position {n} is not in the select list{}", at(e.span()));
             }
-            return Ok((Expr::Column(Column::from_name(&names[i - 1])), true));
+            return Ok((Expr::Column(Column::from_name(&names[i - 1])), Some(i - 1)));
         }
         if let ast::Expr::Identifier(id) = e {
             let name = normalize_ident(id);
@@ -382,10 +379,10 @@ impl Binder<'_> {
             if let Some(i) = names.iter().position(|n| *n == name)
                 && (matches!(select[i], Expr::Alias(..)) || input.qualified_field_with_unqualified_name(&name).is_err())
             {
-                return Ok((Expr::Column(Column::from_name(&names[i])), true));
+                return Ok((Expr::Column(Column::from_name(&names[i])), Some(i)));
             }
         }
         let x = self.bind_with_aliases(e, input, select, names)?;
-        Ok((x, false))
+        Ok((x, None))
     }
 }
