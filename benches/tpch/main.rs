@@ -22,9 +22,12 @@
 //!   `flint::tpch::answers`, the same rules as `tests/tpch.rs`).
 //! - [`report`]: the tables printed at the end, and the `--json` file.
 //!
-//! Queries are interleaved: for each query Flint runs, then each peer, so
-//! drift of the machine (heat, the other tenant of a shared box) hits all
-//! engines alike. A query that fails or errors is reported, never fatal.
+//! Queries are interleaved: each query runs on every engine before the
+//! next, so drift of the machine (heat, the other tenant of a shared box)
+//! hits all engines alike. The engine that goes first moves by one each
+//! query, so no engine always runs right after the same other one (Spark's
+//! JVM keeps collecting garbage for a while after it returns). A query that
+//! fails or errors is reported, never fatal.
 
 mod data;
 mod flint_engine;
@@ -179,17 +182,20 @@ fn run(args: Args) -> Result<(), String> {
     let mut runs: Vec<EngineRun> = std::iter::once(EngineRun::new("flint", Some(flint_engine::version())))
         .chain(workers.iter().map(|w| EngineRun::new(w.name(), w.version())))
         .collect();
-    for &q in &setup.queries {
+    let engines = workers.len() + 1;
+    for (k, &q) in setup.queries.iter().enumerate() {
         let sql = std::fs::read_to_string(setup.query_path(q)).map_err(|e| format!("q{q:02}: {e}"))?;
         let answer = std::fs::read_to_string(setup.answer_path(q)).ok();
-        let result = flint.run(&sql, setup.runs).checked(answer.as_deref());
-        report::progress("flint", q, &result);
-        runs[0].queries.push((q, result));
-        for (i, w) in workers.iter_mut().enumerate() {
-            if let Some(result) = w.run(&sql, setup.runs) {
+        // Engine 0 is Flint, engine i + 1 is workers[i].
+        for e in (0..engines).map(|j| (j + k) % engines) {
+            if e == 0 {
+                let result = flint.run(&sql, setup.runs).checked(answer.as_deref());
+                report::progress("flint", q, &result);
+                runs[0].queries.push((q, result));
+            } else if let Some(result) = workers[e - 1].run(&sql, setup.runs) {
                 let result = result.checked(answer.as_deref());
-                report::progress(w.name(), q, &result);
-                runs[i + 1].queries.push((q, result));
+                report::progress(workers[e - 1].name(), q, &result);
+                runs[e].queries.push((q, result));
             }
         }
     }
