@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use datafusion_common::{Column, DFSchema, DFSchemaRef, JoinType};
+use datafusion_common::{DFSchema, DFSchemaRef, JoinType};
 use sqlparser::ast::{self, Spanned};
 
 use super::{Binder, at, sort_expr};
@@ -182,10 +182,10 @@ impl Binder<'_> {
             .transpose()?;
 
         // ORDER BY: ordinals and aliases refer to the select list.
-        let mut sort_keys: Vec<(Expr, Option<usize>, &ast::OrderByOptions)> = Vec::new();
+        let mut sort_keys: Vec<(OrderKey, &ast::OrderByOptions)> = Vec::new();
         for o in order_by {
-            let (e, output) = self.bind_order_key(&o.expr, &input_schema, &select, &names)?;
-            sort_keys.push((e, output, &o.options));
+            let key = self.bind_order_key(&o.expr, &input_schema, &select, &names)?;
+            sort_keys.push((key, &o.options));
         }
 
         let mut aggs = Vec::new();
@@ -193,8 +193,8 @@ impl Binder<'_> {
         if let Some(h) = &having {
             find_aggregates(std::slice::from_ref(h), &mut aggs);
         }
-        for (e, output, _) in &sort_keys {
-            if output.is_none() {
+        for (key, _) in &sort_keys {
+            if let OrderKey::Expr(e) = key {
                 find_aggregates(std::slice::from_ref(e), &mut aggs);
             }
         }
@@ -226,8 +226,8 @@ impl Binder<'_> {
                 let h = cast_to(h, &arrow::datatypes::DataType::Boolean, &agg_schema)?;
                 plan = LogicalPlan::Filter(Filter::try_new(h, Arc::new(plan))?);
             }
-            for (e, output, _) in sort_keys.iter_mut() {
-                if output.is_none() {
+            for (key, _) in sort_keys.iter_mut() {
+                if let OrderKey::Expr(e) = key {
                     let r = rewrite_over_aggregate(e.clone(), &keys, &aggs, &agg_schema)?;
                     check_grouped(&r, &agg_schema, "ORDER BY")?;
                     *e = r;
@@ -242,16 +242,19 @@ impl Binder<'_> {
         let mut proj = select;
         // Each key is a position in the projection's output.
         let mut positions: Vec<(usize, &ast::OrderByOptions)> = Vec::new();
-        for (i, (e, output, opts)) in sort_keys.into_iter().enumerate() {
-            let pos = match output.or_else(|| proj.iter().position(|p| p.unalias() == &e)) {
-                Some(pos) => pos,
-                None => {
-                    if s.distinct.is_some() {
-                        plan_err!("for SELECT DISTINCT, ORDER BY expressions must appear in the select list: {e}");
+        for (i, (key, opts)) in sort_keys.into_iter().enumerate() {
+            let pos = match key {
+                OrderKey::Output(pos) => pos,
+                OrderKey::Expr(e) => match proj.iter().position(|p| p.unalias() == &e) {
+                    Some(pos) => pos,
+                    None => {
+                        if s.distinct.is_some() {
+                            plan_err!("for SELECT DISTINCT, ORDER BY expressions must appear in the select list: {e}");
+                        }
+                        proj.push(e.alias(format!("__sort_{i}")));
+                        proj.len() - 1
                     }
-                    proj.push(e.alias(format!("__sort_{i}")));
-                    proj.len() - 1
-                }
+                },
             };
             positions.push((pos, opts));
         }
@@ -354,15 +357,15 @@ impl Binder<'_> {
         }
     }
 
-    /// An ORDER BY key, with the position of the select item it names
-    /// directly (by ordinal or alias), if any.
+    /// An ORDER BY key: a select item it names directly (by ordinal or
+    /// alias), or an expression.
     fn bind_order_key(
         &mut self,
         e: &ast::Expr,
         input: &DFSchemaRef,
         select: &[Expr],
         names: &[String],
-    ) -> Result<(Expr, Option<usize>)> {
+    ) -> Result<OrderKey> {
         if let ast::Expr::Value(v) = e
             && let ast::Value::Number(n, _) = &v.value
         {
@@ -370,7 +373,7 @@ impl Binder<'_> {
             if i == 0 || i > select.len() {
                 plan_err!("ORDER BY position {n} is not in the select list{}", at(e.span()));
             }
-            return Ok((Expr::Column(Column::from_name(&names[i - 1])), Some(i - 1)));
+            return Ok(OrderKey::Output(i - 1));
         }
         if let ast::Expr::Identifier(id) = e {
             let name = normalize_ident(id);
@@ -379,10 +382,17 @@ impl Binder<'_> {
             if let Some(i) = names.iter().position(|n| *n == name)
                 && (matches!(select[i], Expr::Alias(..)) || input.qualified_field_with_unqualified_name(&name).is_err())
             {
-                return Ok((Expr::Column(Column::from_name(&names[i])), Some(i)));
+                return Ok(OrderKey::Output(i));
             }
         }
-        let x = self.bind_with_aliases(e, input, select, names)?;
-        Ok((x, None))
+        Ok(OrderKey::Expr(self.bind_with_aliases(e, input, select, names)?))
     }
+}
+
+/// A bound ORDER BY key.
+enum OrderKey {
+    /// The select item at this position.
+    Output(usize),
+    /// An expression over the input (or the aggregate, once rewritten).
+    Expr(Expr),
 }
