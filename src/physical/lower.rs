@@ -42,6 +42,13 @@ fn reserve(consumer: &str, bytes: usize) -> Result<Option<crate::memory::Reserva
 /// its input at all (see `lower_aggregate`).
 const PARTIAL_FLUSH_GROUPS: usize = 1 << 16;
 
+/// Scan partitions per shuffle partition. A stage ends when its slowest
+/// task does; with twice as many scan tasks as shuffle partitions (four per
+/// worker thread by default) a thread that finishes early takes another
+/// instead of idling. Measured on TPC-H SF1 with 2 threads: one split per
+/// partition is 3% slower in sum, four are 2% slower than two.
+const SCAN_SPLITS_PER_PARTITION: usize = 2;
+
 /// Lowers physical plans of one query.
 pub struct Lowering<'a> {
     ctx: &'a SessionContext,
@@ -363,7 +370,7 @@ impl<'a> Lowering<'a> {
                     filters: filters.clone(),
                     limit: *fetch,
                     batch_size: bs,
-                    target_partitions: self.target_partitions,
+                    target_partitions: self.target_partitions * SCAN_SPLITS_PER_PARTITION,
                     metrics: Arc::clone(scan_metrics),
                 },
             )?,
