@@ -50,6 +50,7 @@ pub(super) fn new_group_values(types: &[DataType]) -> Result<Box<dyn GroupValues
     })
 }
 
+#[inline]
 pub(super) fn next_group(len: usize) -> Result<u32> {
     u32::try_from(len).map_err(|_| Error::NotSupported("more than 2^32 groups in one aggregation".into()))
 }
@@ -151,8 +152,10 @@ struct PrimitiveGroupValues<T: ArrowPrimitiveType> {
     data_type: DataType,
     values: Vec<T::Native>,
     null_group: Option<u32>,
-    /// `(hash, group)` per non-NULL group.
-    map: HashTable<(u64, u32)>,
+    /// `(key, group)` per non-NULL group: the key in the entry spares a
+    /// probe a second cache miss into `values` (q18 groups 6M rows by
+    /// 1.5M order keys).
+    map: HashTable<(T::Native, u32)>,
     hasher: RandomState,
 }
 
@@ -224,13 +227,13 @@ where
                 continue;
             }
             let hash = hasher.hash_one(v);
-            let entry = map.entry(hash, |&(h, g)| h == hash && values[g as usize] == v, |&(h, _)| h);
+            let entry = map.entry(hash, |&(k, _)| k == v, |&(k, _)| hasher.hash_one(k));
             let group = match entry {
                 Entry::Occupied(o) => o.get().1,
                 Entry::Vacant(e) => {
                     let g = next_group(values.len())?;
                     values.push(v);
-                    e.insert((hash, g));
+                    e.insert((v, g));
                     g
                 }
             };
