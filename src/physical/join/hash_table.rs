@@ -103,8 +103,9 @@ enum KeyIndex {
     /// in key order (a fact table clustered by its foreign key) read the
     /// array in order.
     Dense { min: i64, first: Vec<u32>, distinct: usize },
-    /// One packed key column, the key itself in the entry.
-    One(HashTable<(u64, u32)>),
+    /// One packed key column, the key itself in the entry, and the set of
+    /// keys as bits when their range is small enough (see [`KeyBits`]).
+    One(HashTable<(u64, u32)>, Option<KeyBits>),
     /// Two packed key columns, the key itself in the entry.
     Two(HashTable<(u128, u32)>),
     /// Row-format keys: `(hash, first row)`, the key being `rows.row(first)`.
@@ -115,7 +116,7 @@ impl KeyIndex {
     fn len(&self) -> usize {
         match self {
             KeyIndex::Dense { distinct, .. } => *distinct,
-            KeyIndex::One(m) => m.len(),
+            KeyIndex::One(m, _) => m.len(),
             KeyIndex::Two(m) => m.len(),
             KeyIndex::Rows(m, _) => m.len(),
         }
@@ -124,7 +125,7 @@ impl KeyIndex {
     fn size(&self) -> usize {
         match self {
             KeyIndex::Dense { first, .. } => first.capacity() * 4,
-            KeyIndex::One(m) => m.allocation_size(),
+            KeyIndex::One(m, bits) => m.allocation_size() + bits.as_ref().map_or(0, |b| b.words.len() * 8),
             KeyIndex::Two(m) => m.allocation_size(),
             KeyIndex::Rows(m, rows) => m.allocation_size() + rows.size(),
         }
@@ -241,7 +242,7 @@ impl JoinHashTable {
                     let key = keys[i] as u64;
                     insert(&mut map, next, i, key, hasher.hash_one(key), |h| hasher.hash_one(h));
                 }
-                KeyIndex::One(map)
+                KeyIndex::One(map, KeyBits::new(&keys, &skip))
             } else {
                 let mut map = HashTable::with_capacity(n);
                 for i in (0..n).rev().filter(|&i| !skip(i)) {
@@ -280,6 +281,12 @@ impl JoinHashTable {
     #[cfg(test)]
     pub(super) fn is_dense(&self) -> bool {
         matches!(self.index, Some(KeyIndex::Dense { .. }))
+    }
+
+    /// Whether single keys are tested against a [`KeyBits`] first.
+    #[cfg(test)]
+    pub(super) fn has_key_bits(&self) -> bool {
+        matches!(self.index, Some(KeyIndex::One(_, Some(_))))
     }
 
     /// The concatenated build rows.
@@ -344,8 +351,15 @@ impl JoinHashTable {
                     if slot < len { first[slot as usize] } else { END }
                 }))
             }
-            (Some(KeyIndex::One(map)), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
+            (Some(KeyIndex::One(map, None)), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
                 let key = k as u64;
+                map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
+            })),
+            (Some(KeyIndex::One(map, Some(bits))), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
+                let key = k as u64;
+                if !bits.contains(key) {
+                    return END;
+                }
                 map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
             })),
             (Some(KeyIndex::Two(map)), EncodedKeys::Packed(p)) => out.extend(
@@ -376,18 +390,59 @@ impl JoinHashTable {
     }
 }
 
+/// The smallest and largest key of the rows `skip` leaves in.
+fn key_range(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<(i64, i64)> {
+    (0..keys.len())
+        .filter(|&i| !skip(i))
+        .map(|i| keys[i] as u64 as i64)
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+        })
+}
+
+/// Key ranges up to this many values get a [`KeyBits`] (128 KiB).
+const KEY_BITS_MAX: u64 = 1 << 20;
+
+/// The build keys of one integer column as one bit per value of their
+/// range. A table too sparse for [`KeyIndex::Dense`] (the 10K `part`
+/// rows a `LIKE` keeps, of 200K keys) answers most probes "no match" from
+/// a bit in cache, without hashing the key or reading the table.
+struct KeyBits {
+    min: i64,
+    /// Bits in the range.
+    len: u64,
+    words: Vec<u64>,
+}
+
+impl KeyBits {
+    fn new(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<Self> {
+        let (min, max) = key_range(keys, skip)?;
+        let len = u64::try_from(max as i128 - min as i128 + 1).ok()?;
+        if len > KEY_BITS_MAX {
+            return None;
+        }
+        let mut words = vec![0u64; len.div_ceil(64) as usize];
+        for i in (0..keys.len()).filter(|&i| !skip(i)) {
+            let bit = (keys[i] as u64 as i64).wrapping_sub(min) as u64;
+            words[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+        Some(Self { min, len, words })
+    }
+
+    #[inline(always)]
+    fn contains(&self, key: u64) -> bool {
+        let bit = (key as i64).wrapping_sub(self.min) as u64;
+        bit < self.len && self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+    }
+}
+
 /// A [`KeyIndex::Dense`] over one packed key column when its values span
 /// few enough slots (see [`DENSE_SLOTS_PER_ROW`]), linking duplicates
 /// through `next`; `None` otherwise. `skip(i)` leaves row `i` out.
 fn dense_index(keys: &[u128], skip: &impl Fn(usize) -> bool, next: &mut [u32]) -> Option<KeyIndex> {
     let value = |i: usize| keys[i] as u64 as i64;
-    let (min, max) = (0..keys.len())
-        .filter(|&i| !skip(i))
-        .map(value)
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
-        })?;
+    let (min, max) = key_range(keys, skip)?;
     let span = (max as i128 - min as i128 + 1) as u128;
     let limit = (keys.len() as u64)
         .saturating_mul(DENSE_SLOTS_PER_ROW)

@@ -365,7 +365,7 @@ fn dense_and_hashed_single_keys_find_the_same_rows() {
         table: table(
             vec![batch(
                 ["k", "t"],
-                [keys, vec![Some(i64::MAX)]].concat(),
+                [keys.clone(), vec![Some(i64::MAX)]].concat(),
                 (0..6).collect(),
             )],
             false,
@@ -376,7 +376,33 @@ fn dense_and_hashed_single_keys_find_the_same_rows() {
     let mut with_max = expected.map(String::from).to_vec();
     with_max.push(format!("{0}|7|{0}|5", i64::MAX));
     with_max.sort();
+    assert!(!run.table.has_key_bits());
     assert_eq!(run.join_probes(JoinType::Inner, probe.clone()), with_max);
+    // 200,000 spans too many slots per row for an array but few enough
+    // for a bit per value: hashed behind the bits, same answers.
+    let run = Run {
+        table: table(
+            vec![batch(
+                ["k", "t"],
+                [keys, vec![Some(200_000)]].concat(),
+                (0..6).collect(),
+            )],
+            false,
+        ),
+        ..Run::new()
+    };
+    assert!(!run.table.is_dense() && run.table.has_key_bits());
+    let mut probe = probe;
+    probe.push(batch(
+        ["k", "s"],
+        vec![Some(199_999), Some(200_000), Some(200_001)],
+        (9..12).collect(),
+    ));
+    let mut with_far = expected.map(String::from).to_vec();
+    with_far.push("200000|10|200000|5".into());
+    with_far.sort();
+    assert_eq!(run.join_probes(JoinType::Inner, probe.clone()), with_far);
+    assert_eq!(run.join_probes(JoinType::LeftAnti, probe).len(), 8);
 }
 
 #[test]
