@@ -401,13 +401,18 @@ fn key_range(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<(i64, i64)>
         })
 }
 
-/// Key ranges up to this many values get a [`KeyBits`] (128 KiB).
-const KEY_BITS_MAX: u64 = 1 << 20;
+/// A key range gets a [`KeyBits`] when it has at most this many values
+/// per build row (the bits then take at most 8 bytes per row, less than
+/// the hash table's entry) ...
+const KEY_BITS_PER_ROW: u64 = 64;
+/// ... or at most this many values, whatever the rows (512 KiB).
+const KEY_BITS_MAX_SMALL: u64 = 1 << 22;
 
 /// The build keys of one integer column as one bit per value of their
 /// range. A table too sparse for [`KeyIndex::Dense`] (the 10K `part`
-/// rows a `LIKE` keeps, of 200K keys) answers most probes "no match" from
-/// a bit in cache, without hashing the key or reading the table.
+/// rows a `LIKE` keeps, of 200K keys; a year of `orders`) answers most
+/// probes "no match" from a bit in cache, without hashing the key or
+/// reading the table.
 struct KeyBits {
     min: i64,
     /// Bits in the range.
@@ -419,7 +424,8 @@ impl KeyBits {
     fn new(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<Self> {
         let (min, max) = key_range(keys, skip)?;
         let len = u64::try_from(max as i128 - min as i128 + 1).ok()?;
-        if len > KEY_BITS_MAX {
+        let rows = (0..keys.len()).filter(|&i| !skip(i)).count() as u64;
+        if len > rows.saturating_mul(KEY_BITS_PER_ROW).max(KEY_BITS_MAX_SMALL) {
             return None;
         }
         let mut words = vec![0u64; len.div_ceil(64) as usize];
