@@ -19,7 +19,7 @@
 use std::hash::BuildHasher;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanBufferBuilder};
-use arrow::buffer::NullBuffer;
+use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::compute::{cast, concat_batches};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -37,9 +37,12 @@ pub(super) const END: u32 = u32::MAX;
 
 /// Encoded join keys, one per row.
 pub(super) enum EncodedKeys {
-    /// One or two integer-like columns, each widened to i64, the first in
-    /// the high half (see [`pack`]).
-    Packed(Vec<u128>),
+    /// One integer-like column widened to i64 (an `Int64` column's own
+    /// values, not copied).
+    One(ScalarBuffer<i64>),
+    /// Two integer-like columns, each widened to i64, the first in the
+    /// high half (see [`pack`]).
+    Two(Vec<u128>),
     /// Any other key types, in arrow's row format.
     Rows(Rows),
 }
@@ -59,13 +62,6 @@ pub(super) fn packable(t: &DataType) -> bool {
 /// Packs up to two integer-like key columns into one u128 per row. NULL
 /// slots get arbitrary values; callers consult the key validity.
 pub(super) fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
-    let wide = |c: &ArrayRef| -> Result<ArrayRef> {
-        Ok(match c.data_type() {
-            DataType::Int64 => ArrayRef::clone(c),
-            DataType::Date32 => cast(&cast(c, &DataType::Int32)?, &DataType::Int64)?,
-            _ => cast(c, &DataType::Int64)?,
-        })
-    };
     match cols {
         [a] => {
             let a = wide(a)?;
@@ -88,6 +84,15 @@ pub(super) fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
         }
         _ => internal_err!("packed join keys have one or two columns, got {}", cols.len()),
     }
+}
+
+/// An integer-like column as i64.
+fn wide(c: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match c.data_type() {
+        DataType::Int64 => ArrayRef::clone(c),
+        DataType::Date32 => cast(&cast(c, &DataType::Int32)?, &DataType::Int64)?,
+        _ => cast(c, &DataType::Int64)?,
+    })
 }
 
 /// A dense key range may take up to this many slots per build row ...
@@ -329,7 +334,10 @@ impl JoinHashTable {
                 if keys.iter().map(|k| k.data_type()).ne(types.iter()) {
                     internal_err!("probe key types differ from the build key types {types:?}");
                 }
-                Ok(Some(EncodedKeys::Packed(pack(keys)?)))
+                Ok(Some(match keys {
+                    [one] => EncodedKeys::One(wide(one)?.as_primitive::<Int64Type>().values().clone()),
+                    _ => EncodedKeys::Two(pack(keys)?),
+                }))
             }
             Some(KeyEncoding::Rows(c)) => Ok(Some(EncodedKeys::Rows(c.convert_columns(keys)?))),
             None => Ok(None),
@@ -340,29 +348,29 @@ impl JoinHashTable {
     /// (encoded by [`Self::encode`]) into `out`, [`END`] where there is
     /// none; one loop per key encoding. Rows whose key is NULL get
     /// arbitrary answers.
-    pub(super) fn find_all(&self, probe: &EncodedKeys, out: &mut Vec<u32>) {
+    pub(super) fn find_all(&self, probe: &EncodedKeys, out: &mut Vec<u32>) -> Result<()> {
         out.clear();
         let hasher = &self.hasher;
         match (self.index.as_ref(), probe) {
-            (Some(KeyIndex::Dense { min, first, .. }), EncodedKeys::Packed(p)) => {
+            (Some(KeyIndex::Dense { min, first, .. }), EncodedKeys::One(p)) => {
                 let len = first.len() as u64;
                 out.extend(p.iter().map(|&k| {
-                    let slot = (k as u64 as i64).wrapping_sub(*min) as u64;
+                    let slot = k.wrapping_sub(*min) as u64;
                     if slot < len { first[slot as usize] } else { END }
                 }))
             }
-            (Some(KeyIndex::One(map, None)), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
+            (Some(KeyIndex::One(map, None)), EncodedKeys::One(p)) => out.extend(p.iter().map(|&k| {
                 let key = k as u64;
                 map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
             })),
-            (Some(KeyIndex::One(map, Some(bits))), EncodedKeys::Packed(p)) => out.extend(p.iter().map(|&k| {
+            (Some(KeyIndex::One(map, Some(bits))), EncodedKeys::One(p)) => out.extend(p.iter().map(|&k| {
                 let key = k as u64;
                 if !bits.contains(key) {
                     return END;
                 }
                 map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
             })),
-            (Some(KeyIndex::Two(map)), EncodedKeys::Packed(p)) => out.extend(
+            (Some(KeyIndex::Two(map)), EncodedKeys::Two(p)) => out.extend(
                 p.iter()
                     .map(|&key| map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)),
             ),
@@ -372,9 +380,12 @@ impl JoinHashTable {
                 map.find(hash, |&(h, r)| h == hash && rows.row(r as usize).data() == key)
                     .map_or(END, |e| e.1)
             })),
-            (_, EncodedKeys::Packed(p)) => out.resize(p.len(), END),
-            (_, EncodedKeys::Rows(p)) => out.resize(p.num_rows(), END),
+            (None, EncodedKeys::One(p)) => out.resize(p.len(), END),
+            (None, EncodedKeys::Two(p)) => out.resize(p.len(), END),
+            (None, EncodedKeys::Rows(p)) => out.resize(p.num_rows(), END),
+            (Some(_), _) => internal_err!("probe keys are not encoded as the build keys"),
         }
+        Ok(())
     }
 
     /// The build rows of the chain starting at `first`, ascending.

@@ -128,7 +128,7 @@ impl HashJoinProbe {
                 .map(|_| filter_schema(batch.schema_ref(), build.schema_ref()));
             let mut pairs = Pairs::new(self.batch_size);
             let mut firsts = Vec::new();
-            table.find_all(&rows, &mut firsts);
+            table.find_all(&rows, &mut firsts)?;
             for (i, &first) in firsts.iter().enumerate() {
                 if first == END || skip_nulls && key_valid.as_ref().is_some_and(|v| v.is_null(i)) {
                     continue;
