@@ -18,9 +18,7 @@ use super::aggregate::{AggregateMode, HashAggregator};
 use super::compact::compact_views;
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::{ColumnarValue, PhysicalExprRef};
-use super::join::{
-    HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, join_output_schema, key_hashes, nested_loop_join,
-};
+use super::join::{HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, join_output_schema, nested_loop_join};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
 use super::sort::{TopK, sort_batches};
 use crate::SessionContext;
@@ -713,13 +711,13 @@ impl<'a> Lowering<'a> {
         let hashes = build
             .try_map_partitions_with_index(move |_, iter| {
                 let keys = keys.clone();
-                Ok(iter.map(move |b| evaluate(&keys, &b).and_then(|k| key_hashes(&k))))
+                Ok(iter.map(move |b| evaluate(&keys, &b).and_then(|k| super::join::build_keys(&k))))
             })
             .collect()?;
-        if hashes.iter().map(Vec::len).sum::<usize>() > RUNTIME_FILTER_MAX_KEYS {
+        if hashes.iter().map(|k| k.len()).sum::<usize>() > RUNTIME_FILTER_MAX_KEYS {
             return self.lower(left);
         }
-        let filter = Arc::new(KeyFilter::new(hashes.into_iter().flatten()));
+        let filter = Arc::new(KeyFilter::new(hashes));
         let probe_keys = probe_keys.clone();
         let filtered = self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
             Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))

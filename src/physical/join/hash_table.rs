@@ -87,7 +87,7 @@ pub(super) fn pack(cols: &[ArrayRef]) -> Result<Vec<u128>> {
 }
 
 /// An integer-like column as i64.
-fn wide(c: &ArrayRef) -> Result<ArrayRef> {
+pub(super) fn wide(c: &ArrayRef) -> Result<ArrayRef> {
     Ok(match c.data_type() {
         DataType::Int64 => ArrayRef::clone(c),
         DataType::Date32 => cast(&cast(c, &DataType::Int32)?, &DataType::Int64)?,
@@ -130,7 +130,7 @@ impl KeyIndex {
     fn size(&self) -> usize {
         match self {
             KeyIndex::Dense { first, .. } => first.capacity() * 4,
-            KeyIndex::One(m, bits) => m.allocation_size() + bits.as_ref().map_or(0, |b| b.words.len() * 8),
+            KeyIndex::One(m, bits) => m.allocation_size() + bits.as_ref().map_or(0, KeyBits::size),
             KeyIndex::Two(m) => m.allocation_size(),
             KeyIndex::Rows(m, rows) => m.allocation_size() + rows.size(),
         }
@@ -424,7 +424,7 @@ const KEY_BITS_MAX_SMALL: u64 = 1 << 22;
 /// rows a `LIKE` keeps, of 200K keys; a year of `orders`) answers most
 /// probes "no match" from a bit in cache, without hashing the key or
 /// reading the table.
-struct KeyBits {
+pub(super) struct KeyBits {
     min: i64,
     /// Bits in the range.
     len: u64,
@@ -432,25 +432,53 @@ struct KeyBits {
 }
 
 impl KeyBits {
+    /// The bits of the build keys `keys` (packed) but the rows `skip`
+    /// leaves out; `None` when their range is too wide.
     fn new(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<Self> {
         let (min, max) = key_range(keys, skip)?;
-        let len = u64::try_from(max as i128 - min as i128 + 1).ok()?;
         let rows = (0..keys.len()).filter(|&i| !skip(i)).count() as u64;
-        if len > rows.saturating_mul(KEY_BITS_PER_ROW).max(KEY_BITS_MAX_SMALL) {
+        let values = (0..keys.len()).filter(|&i| !skip(i)).map(|i| keys[i] as u64 as i64);
+        Self::from_values(min, max, rows, values, KEY_BITS_MAX_SMALL)
+    }
+
+    /// The bits of `rows` key values, all within `min..=max`; `None` when
+    /// the range has more than [`KEY_BITS_PER_ROW`] values per row and
+    /// more than `max_small` in all.
+    pub(super) fn from_values(
+        min: i64,
+        max: i64,
+        rows: u64,
+        values: impl Iterator<Item = i64>,
+        max_small: u64,
+    ) -> Option<Self> {
+        let len = u64::try_from(max as i128 - min as i128 + 1).ok()?;
+        if len > rows.saturating_mul(KEY_BITS_PER_ROW).max(max_small) {
             return None;
         }
         let mut words = vec![0u64; len.div_ceil(64) as usize];
-        for i in (0..keys.len()).filter(|&i| !skip(i)) {
-            let bit = (keys[i] as u64 as i64).wrapping_sub(min) as u64;
+        for v in values {
+            let bit = v.wrapping_sub(min) as u64;
             words[(bit / 64) as usize] |= 1 << (bit % 64);
         }
         Some(Self { min, len, words })
     }
 
+    /// Whether `key` (an i64 as u64) is one of the keys.
     #[inline(always)]
-    fn contains(&self, key: u64) -> bool {
+    pub(super) fn contains(&self, key: u64) -> bool {
         let bit = (key as i64).wrapping_sub(self.min) as u64;
         bit < self.len && self.words[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+    }
+
+    /// Number of distinct keys.
+    #[cfg(test)]
+    pub(super) fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Bytes held.
+    pub(super) fn size(&self) -> usize {
+        self.words.len() * 8
     }
 }
 

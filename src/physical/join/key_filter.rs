@@ -1,26 +1,31 @@
-//! A runtime filter for partitioned joins: the set of the build side's key
-//! hashes, built once the build side is known and applied to the probe side
+//! A runtime filter for partitioned joins: the set of the build side's
+//! keys, built once the build side is known and applied to the probe side
 //! before it is shuffled, so that probe rows which cannot find a partner are
 //! dropped before they are hashed, moved and probed (TPC-H q21 shuffles
 //! 6M lineitem rows to meet 75K). Only for joins that never output a probe
 //! row without a partner (inner, right, semi, right anti).
 //!
-//! Equal keys of the same types always hash alike, so no matching row is
-//! dropped; a hash collision only lets a row through. A filter that passes
-//! nearly everything stops itself (see [`KeyFilterIter`]).
+//! One integer key whose values span a small enough range is kept exactly,
+//! as one bit per value ([`KeyBits`]); other keys as the set of their
+//! hashes. Equal keys of the same types always hash alike, so no matching
+//! row is dropped; a hash collision only lets a row through. A filter that
+//! passes nearly everything stops itself (see [`KeyFilterIter`]).
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::filter_record_batch;
+use arrow::datatypes::Int64Type;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use foldhash::fast::FixedState;
 
-use super::hash_table::{key_validity, pack, packable};
+use super::hash_table::{KeyBits, key_validity, pack, packable, wide};
 use crate::error::Result;
+use crate::internal_err;
 use crate::physical::exchange::evaluate;
 use crate::physical::expr::PhysicalExprRef;
 
@@ -34,41 +39,144 @@ const JUDGE_AFTER_ROWS: usize = 100_000;
 /// switched off for the rest of the task.
 const KEEPS_TOO_MUCH: f64 = 0.8;
 
-/// The build side's key hashes (see the module docs).
+/// Key ranges up to this many values get bits whatever the number of build
+/// rows (8 MiB, once per join): a probe side of millions of rows then reads
+/// a bit per row instead of hashing it (q21's 75K order keys, spread over
+/// 6M, filter 6M lineitem rows).
+const BITS_MAX_SMALL: u64 = 1 << 26;
+
+/// The non-NULL keys of one build batch, as [`build_keys`] collects them.
+#[derive(Clone, Debug)]
+pub enum BuildKeys {
+    /// One integer-like key column, widened to i64.
+    Values(Vec<i64>),
+    /// Hashes of keys of other types.
+    Hashes(Vec<u64>),
+}
+
+impl BuildKeys {
+    /// Number of keys (rows).
+    pub fn len(&self) -> usize {
+        match self {
+            BuildKeys::Values(v) => v.len(),
+            BuildKeys::Hashes(h) => h.len(),
+        }
+    }
+}
+
+/// The build side's keys (see the module docs).
 #[derive(Debug)]
 pub struct KeyFilter {
-    hashes: HashSet<u64, FixedState>,
+    set: KeySet,
+}
+
+#[derive(Debug)]
+enum KeySet {
+    Bits(KeyBits),
+    Hashes(HashSet<u64, FixedState>),
+}
+
+impl std::fmt::Debug for KeyBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyBits")
+    }
 }
 
 impl KeyFilter {
-    /// A filter holding `hashes` (from [`key_hashes`] of build batches).
-    pub fn new(hashes: impl IntoIterator<Item = u64>) -> Self {
+    /// A filter holding the keys of every build batch (all from
+    /// [`build_keys`] of keys of the same types).
+    pub fn new(parts: Vec<BuildKeys>) -> Self {
+        let values: Vec<&Vec<i64>> = parts
+            .iter()
+            .filter_map(|p| match p {
+                BuildKeys::Values(v) => Some(v),
+                BuildKeys::Hashes(_) => None,
+            })
+            .collect();
+        if values.len() == parts.len() {
+            let all = || values.iter().flat_map(|v| v.iter().copied());
+            let rows = all().count() as u64;
+            let range = all().fold(None, |acc: Option<(i64, i64)>, v| match acc {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+            });
+            if let Some(bits) = range.and_then(|(min, max)| KeyBits::from_values(min, max, rows, all(), BITS_MAX_SMALL))
+            {
+                return Self {
+                    set: KeySet::Bits(bits),
+                };
+            }
+        }
+        let state = FixedState::with_seed(SEED);
         let mut set = HashSet::with_hasher(FixedState::with_seed(SEED));
-        set.extend(hashes);
-        Self { hashes: set }
+        for p in parts {
+            match p {
+                // As `for_each_hash` hashes one packed column.
+                BuildKeys::Values(v) => set.extend(v.into_iter().map(|k| state.hash_one(k as u64 as u128))),
+                BuildKeys::Hashes(h) => set.extend(h),
+            }
+        }
+        Self {
+            set: KeySet::Hashes(set),
+        }
     }
 
-    /// Number of distinct key hashes.
+    /// Number of distinct keys (of key hashes, when hashed).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.hashes.len()
+        match &self.set {
+            KeySet::Bits(b) => b.count(),
+            KeySet::Hashes(h) => h.len(),
+        }
     }
 
     /// Which rows of `keys` may find a partner: their key is not NULL and
-    /// its hash is in the set.
+    /// is in the set.
     pub fn mask(&self, keys: &[ArrayRef]) -> Result<BooleanArray> {
         let n = keys.first().map_or(0, |k| k.len());
+        let hashes = match &self.set {
+            KeySet::Bits(bits) => {
+                let [one] = keys else {
+                    internal_err!("a one-column key filter got {} key columns", keys.len());
+                };
+                let wide = wide(one)?;
+                let values = wide.as_primitive::<Int64Type>().values();
+                let found = BooleanBuffer::collect_bool(n, |i| bits.contains(values[i] as u64));
+                return Ok(match one.logical_nulls() {
+                    Some(valid) => BooleanArray::new(&found & valid.inner(), None),
+                    None => BooleanArray::new(found, None),
+                });
+            }
+            KeySet::Hashes(h) => h,
+        };
         let mut keep = vec![false; n];
-        for_each_hash(keys, |i, h| keep[i] = self.hashes.contains(&h))?;
+        for_each_hash(keys, |i, h| keep[i] = hashes.contains(&h))?;
         Ok(BooleanArray::from(keep))
     }
 }
 
-/// The hashes of the non-NULL keys of one batch's evaluated key columns.
-pub fn key_hashes(keys: &[ArrayRef]) -> Result<Vec<u64>> {
+/// The non-NULL keys of one batch's evaluated key columns, for
+/// [`KeyFilter::new`].
+pub fn build_keys(keys: &[ArrayRef]) -> Result<BuildKeys> {
+    if let [one] = keys
+        && packable(one.data_type())
+    {
+        let wide = wide(one)?;
+        let values = wide.as_primitive::<Int64Type>();
+        return Ok(BuildKeys::Values(match one.logical_nulls() {
+            Some(valid) => values
+                .values()
+                .iter()
+                .zip(valid.iter())
+                .filter(|(_, ok)| *ok)
+                .map(|(&v, _)| v)
+                .collect(),
+            None => values.values().to_vec(),
+        }));
+    }
     let mut out = Vec::with_capacity(keys.first().map_or(0, |k| k.len()));
     for_each_hash(keys, |_, h| out.push(h))?;
-    Ok(out)
+    Ok(BuildKeys::Hashes(out))
 }
 
 /// Calls `f(row, hash)` for every row whose key has no NULL: one or two
@@ -164,7 +272,7 @@ mod tests {
     use super::*;
 
     fn filter_of(keys: &[ArrayRef]) -> KeyFilter {
-        KeyFilter::new(key_hashes(keys).unwrap())
+        KeyFilter::new(vec![build_keys(keys).unwrap()])
     }
 
     #[test]
@@ -175,6 +283,28 @@ mod tests {
         let probe: ArrayRef = Arc::new(Int64Array::from(vec![Some(3), Some(2), None, Some(1)]));
         let mask = f.mask(&[probe]).unwrap();
         assert_eq!(mask, BooleanArray::from(vec![true, false, false, true]));
+    }
+
+    #[test]
+    fn integer_keys_too_far_apart_for_bits_are_hashed_alike() {
+        let build: ArrayRef = Arc::new(Int64Array::from(vec![Some(-5), Some(i64::MAX / 2), None]));
+        let f = filter_of(&[build]);
+        assert!(matches!(f.set, KeySet::Hashes(_)));
+        assert_eq!(f.len(), 2);
+        let probe: ArrayRef = Arc::new(Int64Array::from(vec![Some(i64::MAX / 2), Some(-5), Some(0), None]));
+        assert_eq!(
+            f.mask(&[probe]).unwrap(),
+            BooleanArray::from(vec![true, true, false, false])
+        );
+        // Narrower integer keys are widened the same way on both sides.
+        let build: ArrayRef = Arc::new(Int32Array::from(vec![7, -1]));
+        let f = filter_of(&[build]);
+        assert!(matches!(f.set, KeySet::Bits(_)));
+        let probe: ArrayRef = Arc::new(Int32Array::from(vec![Some(-1), None, Some(8), Some(7)]));
+        assert_eq!(
+            f.mask(&[probe]).unwrap(),
+            BooleanArray::from(vec![true, false, false, true])
+        );
     }
 
     #[test]
