@@ -25,7 +25,7 @@ use crate::SessionContext;
 use crate::datasource::ScanRequest;
 use crate::error::{Error, Result};
 use crate::rdd::{BoxIter, Rdd};
-use crate::shuffle::BatchBucket;
+use crate::shuffle::{BatchBucket, batches_bytes};
 
 /// Reserves `bytes` for an operator's buffers from the running task's
 /// session pool; the reservation is held until dropped.
@@ -123,10 +123,6 @@ fn shared_subplans(root: &PhysicalPlan) -> HashMap<String, usize> {
     visit(root, &total, &mut readers, &mut HashSet::new());
     readers.retain(|_, n| *n >= 2);
     readers
-}
-
-fn batches_bytes(batches: &[RecordBatch]) -> usize {
-    batches.iter().map(RecordBatch::get_array_memory_size).sum()
 }
 
 /// A build side with more (non-NULL) key rows than this gets no runtime

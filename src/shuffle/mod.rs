@@ -51,8 +51,13 @@ impl Block for BatchBucket {
         self.0.iter().map(|b| b.num_rows()).sum()
     }
     fn bytes(&self) -> usize {
-        self.0.iter().map(|b| b.get_array_memory_size()).sum()
+        batches_bytes(&self.0)
     }
+}
+
+/// Buffer memory held by `batches`.
+pub(crate) fn batches_bytes(batches: &[arrow::record_batch::RecordBatch]) -> usize {
+    batches.iter().map(|b| b.get_array_memory_size()).sum()
 }
 
 type Erased = Arc<dyn Any + Send + Sync>;
