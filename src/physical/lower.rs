@@ -704,16 +704,16 @@ impl<'a> Lowering<'a> {
             return self.lower(left);
         }
         let keys = build_keys.to_vec();
-        let hashes = build
+        let per_batch = build
             .try_map_partitions_with_index(move |_, iter| {
                 let keys = keys.clone();
                 Ok(iter.map(move |b| evaluate(&keys, &b).and_then(|k| super::join::build_keys(&k))))
             })
             .collect()?;
-        if hashes.iter().map(|k| k.len()).sum::<usize>() > RUNTIME_FILTER_MAX_KEYS {
+        if per_batch.iter().map(|k| k.len()).sum::<usize>() > RUNTIME_FILTER_MAX_KEYS {
             return self.lower(left);
         }
-        let filter = Arc::new(KeyFilter::new(hashes));
+        let filter = Arc::new(KeyFilter::new(per_batch));
         let probe_keys = probe_keys.clone();
         let filtered = self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
             Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))

@@ -431,6 +431,15 @@ pub(super) struct KeyBits {
     words: Vec<u64>,
 }
 
+impl std::fmt::Debug for KeyBits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyBits")
+            .field("min", &self.min)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
 impl KeyBits {
     /// The bits of the build keys `keys` (packed) but the rows `skip`
     /// leaves out; `None` when their range is too wide.

@@ -76,12 +76,6 @@ enum KeySet {
     Hashes(HashSet<u64, FixedState>),
 }
 
-impl std::fmt::Debug for KeyBits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyBits")
-    }
-}
-
 impl KeyFilter {
     /// A filter holding the keys of every build batch (all from
     /// [`build_keys`] of keys of the same types).
@@ -95,7 +89,7 @@ impl KeyFilter {
             .collect();
         if values.len() == parts.len() {
             let all = || values.iter().flat_map(|v| v.iter().copied());
-            let rows = all().count() as u64;
+            let rows = values.iter().map(|v| v.len() as u64).sum();
             let range = all().fold(None, |acc: Option<(i64, i64)>, v| match acc {
                 None => Some((v, v)),
                 Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
