@@ -96,7 +96,7 @@ pub(super) fn selection(nulls: Option<&NullBuffer>, filter: Option<&BooleanArray
 
 /// Addition that reports overflow instead of failing, so that a loop over a
 /// batch tests once at its end rather than branching on every row.
-pub(super) trait SumNative: Copy {
+pub(super) trait SumNative: Copy + Default {
     /// `self + other` (wrapped) and whether it overflowed.
     fn add_flag(self, other: Self) -> (Self, bool);
 }
@@ -136,6 +136,7 @@ pub(super) fn sum_into<N: SumNative>(sums: &mut [N], groups: &[u32], vals: &[N],
             }
             *acc = total;
         }
+        (None, sums) if sums.len() <= LANE_GROUPS => overflow = sum_lanes(sums, groups, vals),
         (None, sums) => {
             for (&g, &v) in groups.iter().zip(vals) {
                 let slot = &mut sums[g as usize];
@@ -156,6 +157,45 @@ pub(super) fn sum_into<N: SumNative>(sums: &mut [N], groups: &[u32], vals: &[N],
     overflow
 }
 
+/// Groups at most this many are summed in [`LANES`] interleaved copies.
+const LANE_GROUPS: usize = 16;
+
+/// Copies of the sums for few groups: with few groups, consecutive rows
+/// mostly add into the same slot, and each addition waits for the store of
+/// the one before; rows `i`, `i + 1`, ... going to different copies overlap.
+const LANES: usize = 4;
+
+/// [`sum_into`] for at most [`LANE_GROUPS`] groups and every row.
+#[inline]
+fn sum_lanes<N: SumNative>(sums: &mut [N], groups: &[u32], vals: &[N]) -> bool {
+    let mut lanes = [[N::default(); LANE_GROUPS]; LANES];
+    let mut overflow = false;
+    let (gs, vs) = (groups.chunks_exact(LANES), vals.chunks_exact(LANES));
+    let (g_rest, v_rest) = (gs.remainder(), vs.remainder());
+    for (g, v) in gs.zip(vs) {
+        for k in 0..LANES {
+            let slot = &mut lanes[k][g[k] as usize % LANE_GROUPS];
+            let (s, o) = slot.add_flag(v[k]);
+            *slot = s;
+            overflow |= o;
+        }
+    }
+    for (&g, &v) in g_rest.iter().zip(v_rest) {
+        let slot = &mut lanes[0][g as usize % LANE_GROUPS];
+        let (s, o) = slot.add_flag(v);
+        *slot = s;
+        overflow |= o;
+    }
+    for (g, sum) in sums.iter_mut().enumerate() {
+        for lane in &lanes {
+            let (s, o) = sum.add_flag(lane[g]);
+            *sum = s;
+            overflow |= o;
+        }
+    }
+    overflow
+}
+
 /// Adds one to `counts[groups[i]]` for the rows of `sel` (every row when
 /// `None`).
 #[inline]
@@ -163,6 +203,21 @@ pub(super) fn count_into(counts: &mut [i64], groups: &[u32], sel: Option<&Boolea
     match (sel, counts) {
         (None, [c]) => *c += groups.len() as i64,
         (Some(bits), [c]) => *c += bits.count_set_bits() as i64,
+        (None, counts) if counts.len() <= LANE_GROUPS => {
+            let mut lanes = [[0i64; LANE_GROUPS]; LANES];
+            let chunks = groups.chunks_exact(LANES);
+            for &g in chunks.remainder() {
+                lanes[0][g as usize % LANE_GROUPS] += 1;
+            }
+            for g in chunks {
+                for k in 0..LANES {
+                    lanes[k][g[k] as usize % LANE_GROUPS] += 1;
+                }
+            }
+            for (g, c) in counts.iter_mut().enumerate() {
+                *c += lanes.iter().map(|l| l[g]).sum::<i64>();
+            }
+        }
         (None, counts) => groups.iter().for_each(|&g| counts[g as usize] += 1),
         (Some(bits), counts) => bits.set_indices().for_each(|i| counts[groups[i] as usize] += 1),
     }
@@ -325,6 +380,31 @@ mod tests {
         assert_eq!(selected(4, Some(&nulls), None), vec![0, 2, 3]);
         assert_eq!(selected(4, None, Some(&filter)), vec![0, 1, 3]);
         assert_eq!(selected(4, Some(&nulls), Some(&filter)), vec![0, 3]);
+    }
+
+    /// Few and many groups, row counts around the lane width, and an
+    /// overflow in one lane only.
+    #[test]
+    fn sums_and_counts_over_few_groups_match_a_plain_loop() {
+        for (n_groups, rows) in [(1, 7), (3, 0), (3, 5), (4, 1003), (16, 64), (17, 100)] {
+            let groups: Vec<u32> = (0..rows).map(|i| ((i * 7 + i / 3) % n_groups) as u32).collect();
+            let vals: Vec<i128> = (0..rows).map(|i| (i as i128 - 40) * 1_000_003).collect();
+            let (mut sums, mut counts) = (vec![5i128; n_groups], vec![1i64; n_groups]);
+            assert!(!sum_into(&mut sums, &groups, &vals, None));
+            count_into(&mut counts, &groups, None);
+            let (mut want_sums, mut want_counts) = (vec![5i128; n_groups], vec![1i64; n_groups]);
+            for (&g, &v) in groups.iter().zip(&vals) {
+                want_sums[g as usize] += v;
+                want_counts[g as usize] += 1;
+            }
+            assert_eq!(
+                (sums, counts),
+                (want_sums, want_counts),
+                "{n_groups} groups, {rows} rows"
+            );
+        }
+        let mut sums = vec![0i64, 0];
+        assert!(sum_into(&mut sums, &[0, 1, 1, 0, 1], &[1, i64::MAX, 0, 1, 1], None));
     }
 
     #[test]
