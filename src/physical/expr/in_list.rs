@@ -6,6 +6,7 @@
 //! Each item costs one vectorized comparison; lists are short in practice.
 
 use std::fmt;
+use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
@@ -14,6 +15,7 @@ use datafusion_common::ScalarValue;
 use super::coerce::{cast_expr, common_type, comparable_as_is};
 use super::kernels::{compare, kleene};
 use super::unary::NotExpr;
+use super::view_eq::{constant_bytes, views_in};
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::Result;
 use crate::logical::Operator;
@@ -57,6 +59,30 @@ impl InListExpr {
     }
 }
 
+impl InListExpr {
+    /// The answer on string views when the value is a view column and every
+    /// item a non-NULL constant (see [`views_in`]); `None` otherwise.
+    fn views_in(&self, v: &ColumnarValue, batch: &RecordBatch) -> Result<Option<ColumnarValue>> {
+        let ColumnarValue::Array(a) = v else {
+            return Ok(None);
+        };
+        if !matches!(a.data_type(), DataType::Utf8View | DataType::BinaryView) {
+            return Ok(None);
+        }
+        let mut items = Vec::with_capacity(self.list.len());
+        for item in &self.list {
+            match item.evaluate(batch)? {
+                ColumnarValue::Scalar(c) => items.push(c),
+                ColumnarValue::Array(_) => return Ok(None),
+            }
+        }
+        let Some(bytes) = items.iter().map(constant_bytes).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        Ok(views_in(a.as_ref(), &bytes).map(|b| ColumnarValue::Array(Arc::new(b))))
+    }
+}
+
 impl fmt::Display for InListExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}IN (", self.expr, if self.negated { "NOT " } else { "" })?;
@@ -77,6 +103,13 @@ impl PhysicalExpr for InListExpr {
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let v = self.expr.evaluate(batch)?;
+        if let Some(found) = self.views_in(&v, batch)? {
+            return if self.negated {
+                NotExpr::negate(found)
+            } else {
+                Ok(found)
+            };
+        }
         let mut found = ColumnarValue::Scalar(ScalarValue::Boolean(Some(false)));
         for item in &self.list {
             let eq = compare(Operator::Eq, &v, &item.evaluate(batch)?)?;

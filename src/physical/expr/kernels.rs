@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Datum};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, Datum};
 use arrow::compute::kernels::{boolean, cmp};
 use arrow::error::ArrowError;
 
 use super::ColumnarValue;
+use super::unary::NotExpr;
+use super::view_eq::{self, constant_bytes};
 use crate::error::{Error, Result};
 use crate::logical::Operator;
 
@@ -25,6 +27,16 @@ pub(crate) fn apply(
 /// `l op r` for a comparison operator: NULL where either side is NULL,
 /// except for the null-safe `IS [NOT] DISTINCT FROM`.
 pub(crate) fn compare(op: Operator, l: &ColumnarValue, r: &ColumnarValue) -> Result<ColumnarValue> {
+    if matches!(op, Operator::Eq | Operator::NotEq)
+        && let Some(eq) = view_equals(l, r).or_else(|| view_equals(r, l))
+    {
+        let eq = ColumnarValue::Array(Arc::new(eq));
+        return if op == Operator::Eq {
+            Ok(eq)
+        } else {
+            NotExpr::negate(eq)
+        };
+    }
     let kernel = match op {
         Operator::Eq => cmp::eq,
         Operator::NotEq => cmp::neq,
@@ -37,6 +49,15 @@ pub(crate) fn compare(op: Operator, l: &ColumnarValue, r: &ColumnarValue) -> Res
         other => return Err(Error::Internal(format!("{other} is not a comparison"))),
     };
     apply(l, r, |a, b| kernel(a, b).map(|x| Arc::new(x) as ArrayRef))
+}
+
+/// `column = constant` on string views (see [`view_eq`]), when `l` is a
+/// view column and `r` a non-NULL constant.
+fn view_equals(l: &ColumnarValue, r: &ColumnarValue) -> Option<BooleanArray> {
+    match (l, r) {
+        (ColumnarValue::Array(a), ColumnarValue::Scalar(c)) => view_eq::views_in(a.as_ref(), &[constant_bytes(c)?]),
+        _ => None,
+    }
 }
 
 /// Kleene `l AND r` / `l OR r` over boolean values of `num_rows` rows.

@@ -52,6 +52,7 @@ mod select;
 mod test_util;
 mod udf;
 mod unary;
+mod view_eq;
 
 pub use column::{ColumnExpr, LiteralExpr};
 pub use planner::{create_physical_expr, evaluate_constant};
