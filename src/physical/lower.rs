@@ -131,14 +131,30 @@ const RUNTIME_FILTER_MAX_KEYS: usize = 4 << 20;
 
 type Batches = Rdd<RecordBatch>;
 
-/// Keeps rows where every conjunct is true, evaluating each on the rows
-/// the earlier ones kept. A conjunct that keeps most rows only narrows the
-/// mask: copying the batch for it would cost more than it saves.
+/// Keeps rows where every conjunct is true. A conjunct that keeps under a
+/// fifth of the rows filters the batch at once, so the rest are evaluated
+/// on fewer rows; one that keeps more only narrows the mask: copying every
+/// column of most rows costs more than evaluating a comparison on all of
+/// them (q06's first date bound keeps 70%; copying for it was 10% of q06).
 fn filter_conjuncts(batch: &RecordBatch, conjuncts: &[PhysicalExprRef]) -> Result<Option<RecordBatch>> {
     let mut current = batch.clone();
     let mut pending: Option<BooleanArray> = None;
     for c in conjuncts {
-        let mask = match c.evaluate(&current)? {
+        let value = match (c.evaluate(&current), pending.take()) {
+            (Ok(v), p) => {
+                pending = p;
+                v
+            }
+            // The batch still holds rows an earlier conjunct dropped, and one
+            // of them may be what failed (`x <> 0 AND 10 / x > 1`): only an
+            // error on the rows kept so far counts.
+            (Err(_), Some(p)) => {
+                current = filter_record_batch(&current, &p)?;
+                c.evaluate(&current)?
+            }
+            (Err(e), None) => return Err(e),
+        };
+        let mask = match value {
             ColumnarValue::Scalar(datafusion_common::ScalarValue::Boolean(Some(true))) => continue,
             ColumnarValue::Scalar(_) => return Ok(None),
             ColumnarValue::Array(a) => match a.as_any().downcast_ref::<BooleanArray>() {
@@ -155,7 +171,7 @@ fn filter_conjuncts(batch: &RecordBatch, conjuncts: &[PhysicalExprRef]) -> Resul
         if kept == 0 {
             return Ok(None);
         }
-        if kept * 5 < current.num_rows() * 4 {
+        if kept * 5 < current.num_rows() {
             current = filter_record_batch(&current, &mask)?;
         } else {
             pending = Some(mask);
