@@ -157,9 +157,52 @@ struct PrimitiveGroupValues<T: ArrowPrimitiveType> {
     /// 1.5M order keys).
     map: HashTable<(T::Native, u32)>,
     hasher: RandomState,
+    /// Set while the keys seen stay dense (see [`DenseGroups`]); `map` is
+    /// empty until then.
+    dense: Option<DenseGroups>,
 }
 
-impl<T: ArrowPrimitiveType> PrimitiveGroupValues<T> {
+/// Groups of integer keys that fill a small share of their range, indexed
+/// directly by `key - base`: no hashing, and keys that come sorted or
+/// clustered (q18's order keys, q17's part keys) touch the slots in order.
+#[derive(Default)]
+struct DenseGroups {
+    base: i64,
+    /// The group of each key from `base` on, or [`NO_GROUP`].
+    slots: Vec<u32>,
+}
+
+const NO_GROUP: u32 = u32::MAX;
+/// The range of keys may be this many times the number of groups (and
+/// the batch's rows) before the keys move to the hash table; a slot takes
+/// 4 bytes where a hash entry takes about 20.
+const DENSE_SLOTS_PER_GROUP: i128 = 8;
+/// Or this many slots (256 KiB), whatever the number of groups.
+const DENSE_MIN_SLOTS: i128 = 1 << 16;
+
+/// An integer group key as `i64`.
+trait DenseKey: Copy {
+    fn key(self) -> i64;
+}
+
+impl DenseKey for i32 {
+    #[inline(always)]
+    fn key(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl DenseKey for i64 {
+    #[inline(always)]
+    fn key(self) -> i64 {
+        self
+    }
+}
+
+impl<T: ArrowPrimitiveType> PrimitiveGroupValues<T>
+where
+    T::Native: Hash + Eq + DenseKey,
+{
     fn new(data_type: DataType) -> Self {
         Self {
             data_type,
@@ -167,14 +210,107 @@ impl<T: ArrowPrimitiveType> PrimitiveGroupValues<T> {
             null_group: None,
             map: HashTable::new(),
             hasher: RandomState::default(),
+            dense: Some(DenseGroups::default()),
         }
     }
+
+    /// Interns a batch through the dense slots; false (with every group
+    /// moved to the hash table, nothing of this batch interned) when its
+    /// keys would spread the range too thin.
+    fn intern_dense(
+        &mut self,
+        arr: &PrimitiveArray<T>,
+        nulls: Option<&NullBuffer>,
+        groups: &mut Vec<u32>,
+    ) -> Result<bool> {
+        let Some(dense) = &mut self.dense else {
+            return Ok(false);
+        };
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (i, v) in arr.values().iter().enumerate() {
+            if nulls.is_none_or(|n| n.is_valid(i)) {
+                lo = lo.min(v.key());
+                hi = hi.max(v.key());
+            }
+        }
+        if lo <= hi {
+            let (old_lo, old_len) = (i128::from(dense.base), dense.slots.len() as i128);
+            let (mut new_lo, new_hi) = if old_len == 0 {
+                (i128::from(lo), i128::from(hi))
+            } else {
+                (old_lo.min(i128::from(lo)), (old_lo + old_len - 1).max(i128::from(hi)))
+            };
+            let limit = DENSE_MIN_SLOTS.max(DENSE_SLOTS_PER_GROUP * (self.values.len() + arr.len()) as i128);
+            if new_hi - new_lo + 1 > limit {
+                self.leave_dense();
+                return Ok(false);
+            }
+            if old_len > 0 && new_lo < old_lo {
+                // Room below as well, so that keys coming in descending
+                // order do not copy the slots on every batch.
+                new_lo = (new_lo - old_len).max(new_hi + 1 - limit).max(i128::from(i64::MIN));
+                let mut slots = vec![NO_GROUP; (new_hi - new_lo + 1) as usize];
+                let at = (old_lo - new_lo) as usize;
+                slots[at..at + dense.slots.len()].copy_from_slice(&dense.slots);
+                dense.slots = slots;
+                dense.base = new_lo as i64;
+            } else {
+                dense.base = new_lo as i64;
+                dense.slots.resize((new_hi - new_lo + 1) as usize, NO_GROUP);
+            }
+        }
+        let (values, null_group) = (&mut self.values, &mut self.null_group);
+        for (i, &v) in arr.values().iter().enumerate() {
+            if nulls.is_some_and(|n| n.is_null(i)) {
+                groups.push(null_group_index(values, null_group)?);
+                continue;
+            }
+            let slot = &mut dense.slots[(v.key() - dense.base) as usize];
+            if *slot == NO_GROUP {
+                *slot = next_group(values.len())?;
+                values.push(v);
+            }
+            groups.push(*slot);
+        }
+        Ok(true)
+    }
+
+    /// Leaves the dense slots for the hash table, for good.
+    fn leave_dense(&mut self) {
+        self.dense = None;
+        let Self {
+            values,
+            null_group,
+            map,
+            hasher,
+            ..
+        } = self;
+        map.reserve(values.len(), |&(k, _)| hasher.hash_one(k));
+        for (g, &v) in values.iter().enumerate() {
+            if *null_group != Some(g as u32) {
+                map.insert_unique(hasher.hash_one(v), (v, g as u32), |&(k, _)| hasher.hash_one(k));
+            }
+        }
+    }
+}
+
+/// The NULL key's group, made on first use.
+fn null_group_index<N: Default>(values: &mut Vec<N>, null_group: &mut Option<u32>) -> Result<u32> {
+    Ok(match *null_group {
+        Some(g) => g,
+        None => {
+            let g = next_group(values.len())?;
+            values.push(N::default());
+            *null_group = Some(g);
+            g
+        }
+    })
 }
 
 impl<T> GroupValues for PrimitiveGroupValues<T>
 where
     T: ArrowPrimitiveType,
-    T::Native: Hash + Eq,
+    T::Native: Hash + Eq + DenseKey,
 {
     fn intern(&mut self, cols: &[ArrayRef], num_rows: usize, groups: &mut Vec<u32>) -> Result<()> {
         let [col] = cols else {
@@ -195,6 +331,10 @@ where
         }
         groups.clear();
         groups.reserve(num_rows);
+        let nulls = arr.nulls().filter(|n| n.null_count() > 0);
+        if self.intern_dense(arr, nulls, groups)? {
+            return Ok(());
+        }
         let Self {
             values,
             null_group,
@@ -202,22 +342,12 @@ where
             hasher,
             ..
         } = self;
-        let nulls = arr.nulls().filter(|n| n.null_count() > 0);
         // Keys often come in runs (lineitem by l_orderkey): a row with the
         // previous row's key skips the hash table.
         let mut last: Option<(T::Native, u32)> = None;
         for (i, &v) in arr.values().iter().enumerate() {
             if nulls.is_some_and(|n| n.is_null(i)) {
-                let g = match *null_group {
-                    Some(g) => g,
-                    None => {
-                        let g = next_group(values.len())?;
-                        values.push(T::Native::default());
-                        *null_group = Some(g);
-                        g
-                    }
-                };
-                groups.push(g);
+                groups.push(null_group_index(values, null_group)?);
                 continue;
             }
             if let Some((lv, lg)) = last
@@ -248,7 +378,9 @@ where
     }
 
     fn size(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<T::Native>() + self.map.allocation_size()
+        self.values.capacity() * std::mem::size_of::<T::Native>()
+            + self.map.allocation_size()
+            + self.dense.as_ref().map_or(0, |d| d.slots.capacity() * 4)
     }
 
     fn emit(self: Box<Self>) -> Result<Vec<ArrayRef>> {
@@ -291,6 +423,48 @@ mod tests {
             let keys = keys.as_primitive::<Int64Type>();
             assert_eq!(keys.iter().collect::<Vec<_>>(), vec![Some(5), None, Some(7)]);
         }
+    }
+
+    /// Keys that grow downwards and upwards stay in the dense slots; a key
+    /// far away moves every group to the hash table, keeping its index.
+    #[test]
+    fn dense_keys_then_a_distant_one() {
+        let mut gv = PrimitiveGroupValues::<Int64Type>::new(DataType::Int64);
+        let batch = |v: Vec<Option<i64>>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
+        assert_eq!(
+            intern(&mut gv, &[batch(vec![Some(100), Some(101), None, Some(100)])]),
+            vec![0, 1, 2, 0]
+        );
+        assert_eq!(
+            intern(&mut gv, &[batch(vec![Some(-50), Some(101), Some(5000), None])]),
+            vec![3, 1, 4, 2]
+        );
+        assert_eq!(intern(&mut gv, &[batch(vec![None])]), vec![2]);
+        assert!(gv.dense.is_some());
+        assert_eq!(
+            intern(&mut gv, &[batch(vec![Some(i64::MAX), Some(-50), Some(i64::MIN)])]),
+            vec![5, 3, 6]
+        );
+        assert!(gv.dense.is_none());
+        assert_eq!(
+            intern(&mut gv, &[batch(vec![Some(5000), Some(100), None, Some(7)])]),
+            vec![4, 0, 2, 7]
+        );
+        let keys = Box::new(gv).emit().unwrap();
+        let keys = keys[0].as_primitive::<Int64Type>();
+        assert_eq!(
+            keys.iter().collect::<Vec<_>>(),
+            vec![
+                Some(100),
+                Some(101),
+                None,
+                Some(-50),
+                Some(5000),
+                Some(i64::MAX),
+                Some(i64::MIN),
+                Some(7)
+            ]
+        );
     }
 
     #[test]
