@@ -101,6 +101,11 @@ where
         }
     }
 
+    fn into_array(self) -> PrimitiveArray<T> {
+        let len = self.sums.len();
+        PrimitiveArray::<T>::new(self.sums.into(), self.seen.finish(len)).with_data_type(self.data_type)
+    }
+
     fn add(&mut self, values: &ArrayRef, groups: &[u32], total: usize, filter: Option<&BooleanArray>) -> Result<()> {
         self.sums.resize(total, T::Native::default());
         let values = coerce(values, &self.data_type)?;
@@ -134,16 +139,17 @@ where
         self.add(state_col(states, 0)?, groups, total_groups, None)
     }
 
+    /// The sums unchecked: a partial sum past the precision may still end
+    /// within it, and the final sum is checked (q18's 1.5M partial sums
+    /// spent 4% of the query in the check).
     fn state(self: Box<Self>) -> Result<Vec<ArrayRef>> {
-        Ok(vec![self.evaluate()?])
+        Ok(vec![Arc::new((*self).into_array())])
     }
 
     fn evaluate(self: Box<Self>) -> Result<ArrayRef> {
-        let this = *self;
-        let len = this.sums.len();
-        let arr =
-            PrimitiveArray::<T>::new(this.sums.into(), this.seen.finish(len)).with_data_type(this.data_type.clone());
-        check_decimal_precision(&arr, &this.data_type, "sum")?;
+        let data_type = self.data_type.clone();
+        let arr = (*self).into_array();
+        check_decimal_precision(&arr, &data_type, "sum")?;
         Ok(Arc::new(arr))
     }
 
