@@ -57,14 +57,14 @@ pub fn sql_to_arrow_type(t: &ast::DataType) -> Result<DataType> {
 }
 
 /// A numeric literal: an integer when it has no fraction or exponent and
-/// fits in 64 bits, a decimal when it has a fraction, else a double.
+/// fits in 64 bits, a decimal when it has a fraction or more digits than 64
+/// bits hold (up to 38), else a double.
 pub fn parse_number(text: &str) -> Result<ScalarValue> {
     if let Ok(i) = text.parse::<i64>() {
         return Ok(ScalarValue::Int64(Some(i)));
     }
-    if !text.contains(['e', 'E'])
-        && let Some((int, frac)) = text.split_once('.')
-    {
+    if !text.contains(['e', 'E']) {
+        let (int, frac) = text.split_once('.').unwrap_or((text, ""));
         let digits = format!("{int}{frac}");
         let scale = frac.len();
         let precision = digits.trim_start_matches(['0', '-', '+']).len().max(scale).max(1);
@@ -132,6 +132,15 @@ mod tests {
         assert_eq!(parse_number("42").unwrap(), ScalarValue::Int64(Some(42)));
         assert_eq!(parse_number("0.06").unwrap(), ScalarValue::Decimal128(Some(6), 2, 2));
         assert_eq!(parse_number("1.5e3").unwrap(), ScalarValue::Float64(Some(1500.0)));
+        let big = "99999999999999999999999999999999999999";
+        assert_eq!(
+            parse_number(big).unwrap(),
+            ScalarValue::Decimal128(Some(big.parse().unwrap()), 38, 0)
+        );
+        assert_eq!(
+            parse_number(&format!("{big}9")).unwrap(),
+            ScalarValue::Float64(Some(1e39))
+        );
     }
 
     #[test]
