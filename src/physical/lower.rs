@@ -460,7 +460,8 @@ impl<'a> Lowering<'a> {
                             .iter()
                             .map(|b| evaluate(&right_keys, b))
                             .collect::<Result<Vec<_>>>()?;
-                        let table = Arc::new(JoinHashTable::build(right_schema, batches, keys, nen)?);
+                        let build = || JoinHashTable::build(right_schema, batches, keys, nen);
+                        let table = Arc::new(self.ctx.state.scheduler.install(build)?);
                         // The broadcast table's bytes stay reserved while any task can use it.
                         let held = Arc::new(
                             self.ctx

@@ -42,6 +42,13 @@ pub(crate) struct DagScheduler {
 }
 
 impl DagScheduler {
+    /// Runs `f` with the task pool as rayon's current pool, so that work it
+    /// splits (a broadcast hash table's build) runs on the session's
+    /// threads rather than rayon's global ones.
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
     pub fn new(config: &SessionConfig) -> Result<Self> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.worker_threads)

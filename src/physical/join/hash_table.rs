@@ -14,7 +14,8 @@
 //! a chain with no allocation per key.
 //! Chains list rows in ascending order. Rows with a NULL in any key column
 //! are left out (they can never be equal to anything) unless
-//! `null_equals_null`.
+//! `null_equals_null`. A large build side of packed keys is split by hash
+//! into [`PARTS`] tables built at once on the task pool.
 
 use std::hash::BuildHasher;
 
@@ -27,6 +28,7 @@ use arrow::row::{RowConverter, Rows, SortField};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::internal_err;
@@ -110,9 +112,9 @@ enum KeyIndex {
     Dense { min: i64, first: Vec<u32>, distinct: usize },
     /// One packed key column, the key itself in the entry, and the set of
     /// keys as bits when their range is small enough (see [`KeyBits`]).
-    One(HashTable<(u64, u32)>, Option<KeyBits>),
+    One(Parts<u64>, Option<KeyBits>),
     /// Two packed key columns, the key itself in the entry.
-    Two(HashTable<(u128, u32)>),
+    Two(Parts<u128>),
     /// Row-format keys: `(hash, first row)`, the key being `rows.row(first)`.
     Rows(HashTable<(u64, u32)>, Rows),
 }
@@ -242,19 +244,10 @@ impl JoinHashTable {
             let index = if let Some(dense) = dense {
                 dense
             } else if types.len() == 1 {
-                let mut map = HashTable::with_capacity(n);
-                for i in (0..n).rev().filter(|&i| !skip(i)) {
-                    let key = keys[i] as u64;
-                    insert(&mut map, next, i, key, hasher.hash_one(key), |h| hasher.hash_one(h));
-                }
+                let map = Parts::build(n, &skip, next, hasher, |i| keys[i] as u64);
                 KeyIndex::One(map, KeyBits::new(&keys, &skip))
             } else {
-                let mut map = HashTable::with_capacity(n);
-                for i in (0..n).rev().filter(|&i| !skip(i)) {
-                    let key = keys[i];
-                    insert(&mut map, next, i, key, hasher.hash_one(key), |h| hasher.hash_one(h));
-                }
-                KeyIndex::Two(map)
+                KeyIndex::Two(Parts::build(n, &skip, next, hasher, |i| keys[i]))
             };
             (KeyEncoding::Packed(types), index)
         } else {
@@ -292,6 +285,16 @@ impl JoinHashTable {
     #[cfg(test)]
     pub(super) fn has_key_bits(&self) -> bool {
         matches!(self.index, Some(KeyIndex::One(_, Some(_))))
+    }
+
+    /// Whether packed keys are split into [`PARTS`] tables.
+    #[cfg(test)]
+    pub(super) fn is_split(&self) -> bool {
+        match &self.index {
+            Some(KeyIndex::One(p, _)) => p.mask > 0,
+            Some(KeyIndex::Two(p)) => p.mask > 0,
+            _ => false,
+        }
     }
 
     /// The concatenated build rows.
@@ -359,21 +362,19 @@ impl JoinHashTable {
                     if slot < len { first[slot as usize] } else { END }
                 }))
             }
-            (Some(KeyIndex::One(map, None)), EncodedKeys::One(p)) => out.extend(p.iter().map(|&k| {
-                let key = k as u64;
-                map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
-            })),
+            (Some(KeyIndex::One(map, None)), EncodedKeys::One(p)) => {
+                out.extend(p.iter().map(|&k| map.find(hasher.hash_one(k as u64), k as u64)))
+            }
             (Some(KeyIndex::One(map, Some(bits))), EncodedKeys::One(p)) => out.extend(p.iter().map(|&k| {
                 let key = k as u64;
                 if !bits.contains(key) {
                     return END;
                 }
-                map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)
+                map.find(hasher.hash_one(key), key)
             })),
-            (Some(KeyIndex::Two(map)), EncodedKeys::Two(p)) => out.extend(
-                p.iter()
-                    .map(|&key| map.find(hasher.hash_one(key), |&(k, _)| k == key).map_or(END, |e| e.1)),
-            ),
+            (Some(KeyIndex::Two(map)), EncodedKeys::Two(p)) => {
+                out.extend(p.iter().map(|&key| map.find(hasher.hash_one(key), key)))
+            }
             (Some(KeyIndex::Rows(map, rows)), EncodedKeys::Rows(p)) => out.extend(p.iter().map(|key| {
                 let key = key.data();
                 let hash = hasher.hash_one(key);
@@ -516,6 +517,103 @@ fn dense_index(keys: &[u128], skip: &impl Fn(usize) -> bool, next: &mut [u32]) -
         *slot = i as u32;
     }
     Some(KeyIndex::Dense { min, first, distinct })
+}
+
+/// Build sides of at least this many rows are split into [`PARTS`] tables
+/// built at once; below it, one table built in place is faster than the
+/// split (SF1 q05 and q09 build 150K to 320K rows, SF10 ten times that).
+const PARALLEL_BUILD_ROWS: usize = 1 << 16;
+/// Tables of a split build. A row's table is picked by hash bits 40 and
+/// up, which hashbrown uses neither for the bucket (the low bits) nor for
+/// the tag (the top 7).
+const PARTS: usize = 4;
+const PART_SHIFT: u32 = 40;
+
+/// Packed keys `K` to their first row, in one hash table or [`PARTS`].
+pub(super) struct Parts<K> {
+    tables: Vec<HashTable<(K, u32)>>,
+    /// `PARTS - 1` when split, else 0.
+    mask: usize,
+}
+
+impl<K: Copy + Eq + Send + Sync> Parts<K> {
+    /// Indexes rows `0..n` but those `skip` leaves out, linking rows of one
+    /// key through `next`; keys and hashes come from `key` and `hasher`.
+    fn build(
+        n: usize,
+        skip: &(impl Fn(usize) -> bool + Sync),
+        next: &mut [u32],
+        hasher: &RandomState,
+        key: impl Fn(usize) -> K + Sync,
+    ) -> Self
+    where
+        K: std::hash::Hash,
+    {
+        if n < PARALLEL_BUILD_ROWS {
+            let mut map = HashTable::with_capacity(n);
+            for i in (0..n).rev().filter(|&i| !skip(i)) {
+                let k = key(i);
+                insert(&mut map, next, i, k, hasher.hash_one(k), |h| hasher.hash_one(h));
+            }
+            return Self {
+                tables: vec![map],
+                mask: 0,
+            };
+        }
+        // Each part reads every key and keeps its own; the links of rows
+        // that repeat a key are written into `next` afterwards.
+        let built: Vec<(HashTable<(K, u32)>, Vec<(u32, u32)>)> = (0..PARTS)
+            .into_par_iter()
+            .map(|part| {
+                let mut map = HashTable::with_capacity(n / PARTS + n / (4 * PARTS));
+                let mut links = Vec::new();
+                for i in (0..n).rev().filter(|&i| !skip(i)) {
+                    let k = key(i);
+                    let hash = hasher.hash_one(k);
+                    if (hash >> PART_SHIFT) as usize & (PARTS - 1) != part {
+                        continue;
+                    }
+                    match map.entry(hash, |&(x, _)| x == k, |&(x, _)| hasher.hash_one(x)) {
+                        Entry::Occupied(mut o) => {
+                            links.push((i as u32, o.get().1));
+                            o.get_mut().1 = i as u32;
+                        }
+                        Entry::Vacant(v) => {
+                            v.insert((k, i as u32));
+                        }
+                    }
+                }
+                (map, links)
+            })
+            .collect();
+        let mut tables = Vec::with_capacity(PARTS);
+        for (map, links) in built {
+            for (row, following) in links {
+                next[row as usize] = following;
+            }
+            tables.push(map);
+        }
+        Self {
+            tables,
+            mask: PARTS - 1,
+        }
+    }
+
+    /// The first row whose key is `key` (hashed to `hash`), or [`END`].
+    #[inline(always)]
+    fn find(&self, hash: u64, key: K) -> u32 {
+        self.tables[(hash >> PART_SHIFT) as usize & self.mask]
+            .find(hash, |&(k, _)| k == key)
+            .map_or(END, |e| e.1)
+    }
+
+    fn len(&self) -> usize {
+        self.tables.iter().map(HashTable::len).sum()
+    }
+
+    fn allocation_size(&self) -> usize {
+        self.tables.iter().map(HashTable::allocation_size).sum()
+    }
 }
 
 /// Makes row `i` the head of the chain of `key` (a packed key).
