@@ -404,13 +404,15 @@ impl JoinHashTable {
 
 /// The smallest and largest key of the rows `skip` leaves in.
 fn key_range(keys: &[u128], skip: &impl Fn(usize) -> bool) -> Option<(i64, i64)> {
-    (0..keys.len())
-        .filter(|&i| !skip(i))
-        .map(|i| keys[i] as u64 as i64)
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
-        })
+    value_range((0..keys.len()).filter(|&i| !skip(i)).map(|i| keys[i] as u64 as i64))
+}
+
+/// The smallest and largest of `values`; `None` when there are none.
+pub(super) fn value_range(values: impl Iterator<Item = i64>) -> Option<(i64, i64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+    })
 }
 
 /// A key range gets a [`KeyBits`] when it has at most this many values

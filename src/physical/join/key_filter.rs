@@ -23,7 +23,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use foldhash::fast::FixedState;
 
-use super::hash_table::{KeyBits, key_validity, pack, packable, wide};
+use super::hash_table::{KeyBits, key_validity, pack, packable, value_range, wide};
 use crate::error::Result;
 use crate::internal_err;
 use crate::physical::exchange::evaluate;
@@ -90,11 +90,8 @@ impl KeyFilter {
         if values.len() == parts.len() {
             let all = || values.iter().flat_map(|v| v.iter().copied());
             let rows = values.iter().map(|v| v.len() as u64).sum();
-            let range = all().fold(None, |acc: Option<(i64, i64)>, v| match acc {
-                None => Some((v, v)),
-                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-            });
-            if let Some(bits) = range.and_then(|(min, max)| KeyBits::from_values(min, max, rows, all(), BITS_MAX_SMALL))
+            if let Some(bits) =
+                value_range(all()).and_then(|(min, max)| KeyBits::from_values(min, max, rows, all(), BITS_MAX_SMALL))
             {
                 return Self {
                     set: KeySet::Bits(bits),
