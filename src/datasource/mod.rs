@@ -41,6 +41,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::SessionContext;
 use crate::error::{Error, Result};
 use crate::logical::Expr;
+use crate::physical::expr::PhysicalExprRef;
 use crate::rdd::{BoxIter, Rdd};
 use crate::scheduler::TaskContext;
 
@@ -83,6 +84,10 @@ pub struct ScanRequest {
     /// Predicates over the table's columns (unqualified names) that the
     /// scan may use to skip data; rows failing them may still be returned.
     pub filters: Vec<Expr>,
+    /// Conjuncts the scan evaluates itself, returning only the rows for
+    /// which all are true. Only for tables whose
+    /// [`TableProvider::supports_predicates`] is true.
+    pub predicate: Option<ScanPredicate>,
     /// Rows needed at most (a hint).
     pub limit: Option<usize>,
     /// Target rows per output batch.
@@ -91,6 +96,20 @@ pub struct ScanRequest {
     pub target_partitions: usize,
     /// Where the scan reports what it did.
     pub metrics: Arc<ScanMetrics>,
+}
+
+/// Filter conjuncts a scan evaluates while it reads, so that the other
+/// columns are decoded only for the rows that pass (late materialization).
+#[derive(Clone, Debug)]
+pub struct ScanPredicate {
+    /// The table's columns the conjuncts read, ascending.
+    pub columns: Vec<usize>,
+    /// The conjuncts, in the order they are tested, over a batch of exactly
+    /// `columns` in that order; a conjunct sees only rows the earlier ones
+    /// kept.
+    pub conjuncts: Vec<PhysicalExprRef>,
+    /// The conjuncts as the query wrote them, for `EXPLAIN`.
+    pub text: Vec<String>,
 }
 
 /// A table that can be scanned.
@@ -121,6 +140,12 @@ pub trait TableProvider: Send + Sync + Debug {
     /// cheaply, and the planner guesses.
     fn filter_selectivity(&self, _filters: &[Expr]) -> Option<f64> {
         None
+    }
+
+    /// Whether [`TableProvider::scan`] evaluates [`ScanRequest::predicate`];
+    /// `false` (the default) leaves filters to the operator above the scan.
+    fn supports_predicates(&self) -> bool {
+        false
     }
 
     /// The relation each column belongs to, for tables standing for the
@@ -257,6 +282,7 @@ pub(crate) mod test_util {
         ScanRequest {
             projection,
             filters,
+            predicate: None,
             limit,
             batch_size,
             target_partitions,

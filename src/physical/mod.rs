@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod compact;
 pub mod exchange;
 pub mod expr;
+pub(crate) mod filter;
 pub mod join;
 pub mod lower;
 pub mod plan;

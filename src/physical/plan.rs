@@ -13,7 +13,7 @@ use datafusion_common::{JoinType, TableReference};
 
 use super::aggregate::{AggregateMode, AggregateSpec};
 use super::expr::PhysicalExprRef;
-use crate::datasource::{ScanMetrics, TableProvider};
+use crate::datasource::{ScanMetrics, ScanPredicate, TableProvider};
 use crate::logical::{Expr, join_type_name};
 
 /// Rows, batches and time of one operator, filled while it runs.
@@ -93,6 +93,9 @@ pub enum PhysicalPlan {
         projection: Option<Vec<usize>>,
         /// Pruning predicates over the table's columns.
         filters: Vec<Expr>,
+        /// Conjuncts the scan applies itself (see
+        /// [`TableProvider::supports_predicates`]).
+        predicate: Option<ScanPredicate>,
         /// Row limit hint.
         fetch: Option<usize>,
         /// Filled while scanning.
@@ -338,12 +341,16 @@ impl PhysicalPlan {
                 table,
                 source,
                 filters,
+                predicate,
                 fetch,
                 schema,
                 ..
             } => {
                 let cols: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
                 let mut s = format!("Scan: {} {table} [{}]", source.kind(), cols.join(", "));
+                if let Some(p) = predicate {
+                    let _ = write!(s, " predicate=[{}]", p.text.join(", "));
+                }
                 if !filters.is_empty() {
                     let f: Vec<String> = filters.iter().map(|f| f.to_string()).collect();
                     let _ = write!(s, " pruning=[{}]", f.join(", "));
