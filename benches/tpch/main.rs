@@ -25,9 +25,10 @@
 //! Queries are interleaved: each query runs on every engine before the
 //! next, so drift of the machine (heat, the other tenant of a shared box)
 //! hits all engines alike. The engine that goes first moves by one each
-//! query, so no engine always runs right after the same other one (Spark's
-//! JVM keeps collecting garbage for a while after it returns). A query that
-//! fails or errors is reported, never fatal.
+//! query. After a peer answers, the runner waits until the peer's processes
+//! are idle (Spark's JVM keeps compiling and collecting garbage for a while
+//! after it returns), so that no engine pays for the one before it. A query
+//! that fails or errors is reported, never fatal.
 
 mod data;
 mod flint_engine;
@@ -193,6 +194,7 @@ fn run(args: Args) -> Result<(), String> {
                 report::progress("flint", q, &result);
                 runs[0].queries.push((q, result));
             } else if let Some(result) = workers[e - 1].run(&sql, setup.runs) {
+                workers[e - 1].settle();
                 let result = result.checked(answer.as_deref());
                 report::progress(workers[e - 1].name(), q, &result);
                 runs[e].queries.push((q, result));

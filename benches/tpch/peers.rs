@@ -195,6 +195,26 @@ impl PeerWorker {
         })
     }
 
+    /// Waits until the worker's processes (Python and any JVM child) stop
+    /// using the CPU, at most [`SETTLE_MAX`]. Spark's JVM goes on compiling
+    /// and collecting garbage for a while after it answers; without this,
+    /// that work slowed whichever engine ran next.
+    pub fn settle(&self) {
+        let State::Running(p) = &self.state else {
+            return;
+        };
+        let deadline = Instant::now() + SETTLE_MAX;
+        let mut before = cpu_ticks(p.child.id());
+        while Instant::now() < deadline {
+            std::thread::sleep(SETTLE_TICK);
+            let now = cpu_ticks(p.child.id());
+            if now.saturating_sub(before) <= SETTLE_IDLE_TICKS {
+                return;
+            }
+            before = now;
+        }
+    }
+
     /// The worker's peak resident set, as it measures it.
     pub fn peak_rss(&mut self) -> Option<Rss> {
         let reply = self.call(&json!({ "rss": true })).ok()?;
@@ -203,6 +223,38 @@ impl PeerWorker {
             note: reply["note"].as_str().unwrap_or_default().to_string(),
         })
     }
+}
+
+/// How long [`PeerWorker::settle`] waits at most.
+const SETTLE_MAX: Duration = Duration::from_secs(3);
+/// How often it looks at the CPU time.
+const SETTLE_TICK: Duration = Duration::from_millis(100);
+/// CPU time (in clock ticks, 10 ms at the usual 100 Hz) per look that
+/// counts as idle: a tenth of a core.
+const SETTLE_IDLE_TICKS: u64 = 1;
+
+/// The CPU time (user + system, in clock ticks) of process `pid` and its
+/// descendants, from `/proc`; 0 where it cannot be read.
+fn cpu_ticks(pid: u32) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
+            // After the command name in parentheses: state is field 3,
+            // utime field 14 and stime field 15.
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map_or("", |(_, r)| r)
+                .split_whitespace()
+                .collect();
+            let field = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            total += field(14) + field(15);
+        }
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")) {
+            stack.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    total
 }
 
 fn read_reply(stdout: &mut BufReader<ChildStdout>) -> Result<Value, String> {
