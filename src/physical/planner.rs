@@ -19,7 +19,7 @@ use crate::datasource::ScanPredicate;
 use crate::error::Result;
 use crate::logical::coercion::common_type;
 use crate::logical::stats::{base_rows, estimate_bytes, estimate_rows};
-use crate::logical::{Expr, ExprSchema, LogicalPlan, TableScan, join_schema};
+use crate::logical::{Expr, ExprSchema, LogicalPlan, TableScan, conjunction, join_schema};
 use crate::optimizer::{BROADCAST_JOIN, RUNTIME_FILTER, SWAP_OUTER_JOIN, SWAP_SEMI_JOIN};
 use crate::{internal_err, not_supported};
 
@@ -94,61 +94,56 @@ fn late_materialize(s: &TableScan) -> bool {
 /// bound to just the columns they read, and those left to a filter above:
 /// from the first conjunct that reads no column of the scan on, so that
 /// each conjunct still sees only the rows earlier ones kept.
-fn scan_predicate(s: &TableScan, parts: Vec<Expr>) -> Result<(Option<ScanPredicate>, Vec<Expr>)> {
+fn scan_predicate(s: &TableScan, mut parts: Vec<Expr>) -> Result<(Option<ScanPredicate>, Vec<Expr>)> {
     let mut positions = Vec::new();
-    let mut pushed = Vec::new();
-    let mut rest = parts.into_iter();
-    for e in rest.by_ref() {
-        let mut reads = Vec::new();
-        let mut all_found = true;
-        e.apply(|x| {
-            if let Expr::Column(c) = x {
-                match s.schema.index_of_column(c) {
-                    Ok(i) => reads.push(i),
-                    Err(_) => all_found = false,
-                }
-            }
-            Ok(TreeNodeRecursion::Continue)
-        })?;
-        if reads.is_empty() || !all_found {
-            let kept = std::iter::once(e).chain(rest).collect();
-            return finish(s, positions, pushed, kept);
+    let mut pushed = 0;
+    for e in &parts {
+        match scan_columns(s, e)? {
+            Some(reads) => positions.extend(reads),
+            None => break,
         }
-        positions.extend(reads);
-        pushed.push(e);
+        pushed += 1;
     }
-    return finish(s, positions, pushed, vec![]);
-
-    fn finish(
-        s: &TableScan,
-        mut positions: Vec<usize>,
-        pushed: Vec<Expr>,
-        kept: Vec<Expr>,
-    ) -> Result<(Option<ScanPredicate>, Vec<Expr>)> {
-        if pushed.is_empty() {
-            return Ok((None, kept));
-        }
-        let table_column = |i: usize| s.projection.as_ref().map_or(i, |p| p[i]);
-        positions.sort_by_key(|&i| table_column(i));
-        positions.dedup_by_key(|i| table_column(*i));
-        let fields = positions
+    let kept = parts.split_off(pushed);
+    if parts.is_empty() {
+        return Ok((None, kept));
+    }
+    let table_column = |i: usize| s.projection.as_ref().map_or(i, |p| p[i]);
+    positions.sort_by_key(|&i| table_column(i));
+    positions.dedup_by_key(|i| table_column(*i));
+    let fields = positions
+        .iter()
+        .map(|&i| {
+            let (q, f) = s.schema.qualified_field(i);
+            (q.cloned(), Arc::clone(f))
+        })
+        .collect();
+    let columns = DFSchema::new_with_metadata(fields, Default::default())?;
+    let predicate = ScanPredicate {
+        columns: positions.iter().map(|&i| table_column(i)).collect(),
+        conjuncts: parts
             .iter()
-            .map(|&i| {
-                let (q, f) = s.schema.qualified_field(i);
-                (q.cloned(), Arc::clone(f))
-            })
-            .collect();
-        let columns = DFSchema::new_with_metadata(fields, Default::default())?;
-        let predicate = ScanPredicate {
-            columns: positions.iter().map(|&i| table_column(i)).collect(),
-            conjuncts: pushed
-                .iter()
-                .map(|e| create_physical_expr(e, &columns))
-                .collect::<Result<_>>()?,
-            text: pushed.iter().map(|e| e.to_string()).collect(),
-        };
-        Ok((Some(predicate), kept))
-    }
+            .map(|e| create_physical_expr(e, &columns))
+            .collect::<Result<_>>()?,
+        text: parts.iter().map(|e| e.to_string()).collect(),
+    };
+    Ok((Some(predicate), kept))
+}
+
+/// The positions in scan `s`'s output of the columns `e` reads; `None` when
+/// it reads none, or one the scan does not have.
+fn scan_columns(s: &TableScan, e: &Expr) -> Result<Option<Vec<usize>>> {
+    let mut reads = Some(Vec::new());
+    e.apply(|x| {
+        if let Expr::Column(c) = x {
+            match (s.schema.index_of_column(c), reads.as_mut()) {
+                (Ok(i), Some(r)) => r.push(i),
+                _ => reads = None,
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    Ok(reads.filter(|r| !r.is_empty()))
 }
 
 /// True when the plan's output is known to be one partition.
@@ -198,21 +193,16 @@ impl<'a> PhysicalPlanner<'a> {
                 // Fewer expression nodes first: a cheap test shrinks the
                 // batch before an expensive one (an OR of casts) sees it.
                 parts.sort_by_cached_key(expr_size);
-                let (input, parts) = match f.input.as_ref() {
+                let (input, predicate, parts) = match f.input.as_ref() {
                     LogicalPlan::TableScan(s) if late_materialize(s) => {
                         let (pushed, kept) = scan_predicate(s, parts)?;
-                        if kept.is_empty() {
+                        let Some(rest) = conjunction(kept.iter().cloned()) else {
                             return Ok(scan(s, pushed));
-                        }
-                        (metered(scan(s, pushed)), kept)
+                        };
+                        (metered(scan(s, pushed)), rest, kept)
                     }
-                    _ => (self.plan(&f.input)?, parts),
+                    _ => (self.plan(&f.input)?, f.predicate.clone(), parts),
                 };
-                let predicate = parts
-                    .iter()
-                    .cloned()
-                    .reduce(Expr::and)
-                    .unwrap_or_else(|| f.predicate.clone());
                 PhysicalPlan::Filter {
                     predicate: create_physical_expr(&predicate, f.input.schema())?,
                     conjuncts: parts
