@@ -25,7 +25,7 @@ use ::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use ::parquet::errors::ParquetError;
 use ::parquet::file::metadata::ParquetMetaData;
 use ::parquet::file::reader::{ChunkReader, Length};
-use arrow::array::{AsArray, BooleanArray, BooleanBufferBuilder, UInt32Array};
+use arrow::array::{AsArray, BooleanArray, BooleanBufferBuilder, RecordBatchReader, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -398,8 +398,8 @@ impl ScanShared {
             .copied()
             .filter(|r| !predicate.columns.contains(r))
             .collect();
-        let tested = ProjectionMask::roots(schema, predicate.columns.iter().copied());
-        let mut needed = tested.clone();
+        let tested_mask = ProjectionMask::roots(schema, predicate.columns.iter().copied());
+        let mut needed = tested_mask.clone();
         needed.union(&ProjectionMask::roots(schema, rest.iter().copied()));
         let chunks = self.fetch(file, row_group, &needed)?;
         let reader = |mask: ProjectionMask| {
@@ -413,15 +413,17 @@ impl ScanShared {
         let mut kept = Vec::new();
         let mut ranges: Vec<Range<usize>> = Vec::new();
         let mut rows = 0usize;
-        for batch in reader(tested).build().with_context(context)? {
+        let tested_reader = reader(tested_mask).build().with_context(context)?;
+        let mut fields = tested_reader.schema().fields().to_vec();
+        fields.push(Arc::new(Field::new("__row", DataType::UInt32, false)));
+        let numbered = Arc::new(Schema::new(fields));
+        for batch in tested_reader {
             let batch = batch.with_context(context)?;
             let n = batch.num_rows();
-            let mut fields = batch.schema().fields().to_vec();
-            fields.push(Arc::new(Field::new("__row", DataType::UInt32, false)));
             let mut columns = batch.columns().to_vec();
             columns.push(Arc::new(UInt32Array::from_iter_values(rows as u32..(rows + n) as u32)));
             rows += n;
-            let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+            let batch = RecordBatch::try_new(Arc::clone(&numbered), columns)?;
             let Some(passed) = filter_conjuncts(&batch, &predicate.conjuncts, costs)? else {
                 continue;
             };
@@ -561,7 +563,7 @@ struct FetchedChunks {
 
 impl FetchedChunks {
     /// The fetched bytes from `start` to the end of their range.
-    fn from(&self, start: u64) -> ::parquet::errors::Result<Bytes> {
+    fn tail(&self, start: u64) -> ::parquet::errors::Result<Bytes> {
         let i = self.parts.partition_point(|(s, _)| *s <= start);
         match i.checked_sub(1).map(|i| &self.parts[i]) {
             Some((s, bytes)) if start - s <= bytes.len() as u64 => Ok(bytes.slice((start - s) as usize..)),
@@ -582,11 +584,11 @@ impl ChunkReader for FetchedChunks {
     type T = bytes::buf::Reader<Bytes>;
 
     fn get_read(&self, start: u64) -> ::parquet::errors::Result<Self::T> {
-        Ok(self.from(start)?.reader())
+        Ok(self.tail(start)?.reader())
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> ::parquet::errors::Result<Bytes> {
-        let bytes = self.from(start)?;
+        let bytes = self.tail(start)?;
         if bytes.len() < length {
             let end = start + length as u64;
             return Err(ParquetError::General(format!(
