@@ -33,7 +33,7 @@ pub use self::rdd::RddTable;
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -110,6 +110,17 @@ pub struct ScanPredicate {
     pub conjuncts: Vec<PhysicalExprRef>,
     /// The conjuncts as the query wrote them, for `EXPLAIN`.
     pub text: Vec<String>,
+    /// Set by conjuncts that judge themselves while the scan runs (a
+    /// join's runtime key filter) once they stop paying: the scan then
+    /// reads every row as if it had no predicate.
+    pub off: Option<Arc<AtomicBool>>,
+}
+
+impl ScanPredicate {
+    /// Whether the conjuncts have turned themselves off.
+    pub fn is_off(&self) -> bool {
+        self.off.as_ref().is_some_and(|o| o.load(Ordering::Relaxed))
+    }
 }
 
 /// A table that can be scanned.

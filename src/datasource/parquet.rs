@@ -475,7 +475,13 @@ impl ScanShared {
             for batch in reader(rest_mask).build().with_context(context)? {
                 let batch = batch.with_context(context)?;
                 let n = batch.num_rows();
-                out.push(filter_record_batch(&batch, &mask.slice(offset, n))?);
+                let keep = mask.slice(offset, n);
+                // A runtime filter may keep whole row groups.
+                out.push(if keep.true_count() == n {
+                    batch
+                } else {
+                    filter_record_batch(&batch, &keep)?
+                });
                 offset += n;
             }
             out
@@ -553,8 +559,10 @@ impl ScanShared {
 }
 
 /// Above this share of a row group's rows kept by the scan's conjuncts,
-/// the other columns are decoded whole and filtered.
-const SKIP_MAX_KEPT: f64 = 0.1;
+/// the other columns are decoded whole and filtered. Measured on four
+/// `lineitem` columns, skipping took 0.66x the time of decoding whole at
+/// 0.7% kept, 0.9x at 2%, the same at 3%, 1.1x at 4% and 1.4x at 6%.
+const SKIP_MAX_KEPT: f64 = 0.03;
 
 /// Byte ranges of a file fetched ahead, as Parquet's synchronous reader
 /// reads them: each request must fall inside one range.
@@ -637,10 +645,10 @@ impl PartitionReader {
                     self.next += 1;
                     ScanMetrics::add(&shared.metrics.row_groups_read, 1);
                     let decoding = match &shared.predicate {
-                        None => Decoding::Stream(shared.open(file, row_group)?),
-                        Some(p) => {
+                        Some(p) if !p.is_off() => {
                             Decoding::Filtered(shared.read_filtered(file, row_group, p, &mut self.costs)?.into_iter())
                         }
+                        _ => Decoding::Stream(shared.open(file, row_group)?),
                     };
                     let (_, decoding) = self.current.insert((file, decoding));
                     (file, decoding)
@@ -862,8 +870,8 @@ mod tests {
         assert!(pushed);
         assert_eq!(rows[0], "n0207 310.50 207");
         assert_eq!(rows.len(), 8);
-        // 25 rows, all in the first row group, which keeps more than a
-        // tenth of its rows: its other columns are decoded whole and
+        // 25 rows, all in the first row group, which keeps more than 3 in
+        // 100 of its rows: its other columns are decoded whole and
         // filtered. `name` is NULL where x % 7 = 0.
         let (rows, pushed) = filtered("SELECT count(*), count(name), sum(small) FROM t WHERE x < 25");
         assert!(pushed);

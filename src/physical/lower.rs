@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatchOptions};
@@ -19,8 +19,12 @@ use super::compact::compact_views;
 use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::PhysicalExprRef;
 use super::filter::{FilterCosts, filter_conjuncts};
-use super::join::{HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, join_output_schema, nested_loop_join};
+use super::join::{
+    HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterExpr, KeyFilterIter, build_keys as build_keys_of,
+    join_output_schema, nested_loop_join,
+};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
+use super::probe_scan::{probe_scan_path, push_into_probe_scan};
 use super::sort::{TopK, sort_batches};
 use crate::SessionContext;
 use crate::datasource::ScanRequest;
@@ -408,12 +412,16 @@ impl<'a> Lowering<'a> {
                 });
                 match distribution {
                     JoinDistribution::Broadcast => {
-                        let l = self.lower(left)?;
                         let batches = self.lower(right)?.collect()?;
                         let keys = batches
                             .iter()
                             .map(|b| evaluate(&right_keys, b))
                             .collect::<Result<Vec<_>>>()?;
+                        let l = if *runtime_filter {
+                            self.lower_filtered_probe(left, &left_keys, &keys)?
+                        } else {
+                            self.lower(left)?
+                        };
                         let build = || JoinHashTable::build(right_schema, batches, keys, nen);
                         let table = Arc::new(self.ctx.state.scheduler.install(build)?);
                         // The broadcast table's bytes stay reserved while any task can use it.
@@ -690,6 +698,45 @@ impl<'a> Lowering<'a> {
             Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))
         });
         self.shuffle(partitioning, filtered)
+    }
+
+    /// The probe side of a broadcast join whose scan tests the build side's
+    /// keys itself (see [`super::probe_scan`]); as it is when the scan
+    /// cannot, the build side has too many keys, or a node on the way is
+    /// shared with another reader that must see every row.
+    fn lower_filtered_probe(
+        &self,
+        left: &PhysicalPlan,
+        probe_keys: &[PhysicalExprRef],
+        build_keys: &[Vec<ArrayRef>],
+    ) -> Result<Batches> {
+        let shared = self.shared.get();
+        let is_shared = |p: &PhysicalPlan| {
+            p.fingerprint()
+                .is_some_and(|k| shared.is_some_and(|s| s.get(&k).is_some_and(|&n| n >= 2)))
+        };
+        let pushable = probe_scan_path(left, probe_keys).is_some_and(|path| !path.into_iter().any(is_shared));
+        if !pushable
+            || build_keys
+                .iter()
+                .map(|k| k.first().map_or(0, |a| a.len()))
+                .sum::<usize>()
+                > RUNTIME_FILTER_MAX_KEYS
+        {
+            return self.lower(left);
+        }
+        let filter = Arc::new(KeyFilter::new(
+            build_keys.iter().map(|k| build_keys_of(k)).collect::<Result<_>>()?,
+        ));
+        let make = |keys: Vec<PhysicalExprRef>| {
+            let off = Arc::new(AtomicBool::new(false));
+            let conjunct = KeyFilterExpr::new(Arc::clone(&filter), keys, Arc::clone(&off));
+            (Arc::new(conjunct) as PhysicalExprRef, off)
+        };
+        match push_into_probe_scan(left, probe_keys, &make) {
+            Some(rewritten) => self.lower(&rewritten),
+            None => self.lower(left),
+        }
     }
 
     fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {

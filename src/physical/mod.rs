@@ -18,4 +18,5 @@ pub mod join;
 pub mod lower;
 pub mod plan;
 pub mod planner;
+pub(crate) mod probe_scan;
 pub mod sort;

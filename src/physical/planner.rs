@@ -14,6 +14,7 @@ use datafusion_common::{DFSchema, JoinType, ScalarValue};
 use super::aggregate::{AggregateMode, AggregateSpec};
 use super::expr::{ColumnExpr, PhysicalExprRef, create_physical_expr, evaluate_constant};
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
+use super::probe_scan::probe_scan_path;
 use crate::config::SqlSettings;
 use crate::datasource::ScanPredicate;
 use crate::error::Result;
@@ -126,6 +127,7 @@ fn scan_predicate(s: &TableScan, mut parts: Vec<Expr>) -> Result<(Option<ScanPre
             .map(|e| create_physical_expr(e, &columns))
             .collect::<Result<_>>()?,
         text: parts.iter().map(|e| e.to_string()).collect(),
+        off: None,
     };
     Ok((Some(predicate), kept))
 }
@@ -542,7 +544,11 @@ impl<'a> PhysicalPlanner<'a> {
             j.join_type,
             JoinType::Inner | JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti
         ) && self.should_broadcast(j);
-        let runtime_filter = !broadcast_ok && self.runtime_filter_pays(j);
+        // A broadcast join gains from the filter only where its probe side's
+        // scan can skip decoding rows without a partner.
+        let runtime_filter = self.runtime_filter_pays(j)
+            && (!broadcast_ok
+                || probe_scan_path(&left, &on.iter().map(|(l, _)| Arc::clone(l)).collect::<Vec<_>>()).is_some());
         let (left, right, distribution) = if broadcast_ok {
             (left, right, JoinDistribution::Broadcast)
         } else {

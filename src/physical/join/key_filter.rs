@@ -14,20 +14,22 @@
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::filter_record_batch;
-use arrow::datatypes::Int64Type;
+use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
+use datafusion_common::ScalarValue;
 use foldhash::fast::FixedState;
 
 use super::hash_table::{KeyBits, key_validity, pack, packable, value_range, wide};
 use crate::error::Result;
 use crate::internal_err;
 use crate::physical::exchange::evaluate;
-use crate::physical::expr::PhysicalExprRef;
+use crate::physical::expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 
 /// Seed of the key hashes (any fixed value: both sides use the same).
 const SEED: u64 = 0x6b65_795f_6669_6c74;
@@ -38,6 +40,13 @@ const JUDGE_AFTER_ROWS: usize = 100_000;
 /// A filter that keeps more than this fraction of the rows it has seen is
 /// switched off for the rest of the task.
 const KEEPS_TOO_MUCH: f64 = 0.8;
+
+/// A filter a scan evaluates that keeps more than this fraction of the
+/// rows is switched off for the whole scan. Unlike a shuffle, a broadcast
+/// join saves only decoding and probing what the filter drops: on TPC-H,
+/// filters keeping 5% (q09) and 8% (q07) of `lineitem` made the queries
+/// 21% and 12% faster, one keeping 20% (q05) 11% slower.
+const SCAN_KEEPS_TOO_MUCH: f64 = 0.15;
 
 /// Key ranges up to this many values get bits whatever the number of build
 /// rows (8 MiB, once per join): a probe side of millions of rows then reads
@@ -203,6 +212,60 @@ fn hash_rows(
         }
     }
     Ok(())
+}
+
+/// A join's key filter as a conjunct a scan evaluates (late
+/// materialization): true where the probe key may find a partner. Like
+/// [`KeyFilterIter`] it judges itself, over every task of the scan at once,
+/// and once it keeps most rows it reports every row true and sets the
+/// scan predicate's `off` switch, so the scan goes back to plain reading.
+#[derive(Debug)]
+pub struct KeyFilterExpr {
+    filter: Arc<KeyFilter>,
+    /// The probe keys over the scan's tested columns.
+    keys: Vec<PhysicalExprRef>,
+    seen: AtomicUsize,
+    kept: AtomicUsize,
+    off: Arc<AtomicBool>,
+}
+
+impl KeyFilterExpr {
+    /// A filter on `keys`, reporting through `off` when it stops paying.
+    pub fn new(filter: Arc<KeyFilter>, keys: Vec<PhysicalExprRef>, off: Arc<AtomicBool>) -> Self {
+        Self {
+            filter,
+            keys,
+            seen: AtomicUsize::new(0),
+            kept: AtomicUsize::new(0),
+            off,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyFilterExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        write!(f, "({}) IN join keys", keys.join(", "))
+    }
+}
+
+impl PhysicalExpr for KeyFilterExpr {
+    fn data_type(&self) -> &DataType {
+        &DataType::Boolean
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        if self.off.load(Ordering::Relaxed) {
+            return Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))));
+        }
+        let mask = self.filter.mask(&evaluate(&self.keys, batch)?)?;
+        let seen = self.seen.fetch_add(batch.num_rows(), Ordering::Relaxed) + batch.num_rows();
+        let kept = self.kept.fetch_add(mask.true_count(), Ordering::Relaxed) + mask.true_count();
+        if seen >= JUDGE_AFTER_ROWS && kept as f64 > SCAN_KEEPS_TOO_MUCH * seen as f64 {
+            self.off.store(true, Ordering::Relaxed);
+        }
+        Ok(ColumnarValue::Array(Arc::new(mask)))
+    }
 }
 
 /// Filters probe batches by a [`KeyFilter`], and stops filtering when,

@@ -34,7 +34,7 @@ use arrow::record_batch::RecordBatch;
 pub use datafusion_common::JoinType;
 
 pub use self::hash_table::JoinHashTable;
-pub(crate) use self::key_filter::{KeyFilter, KeyFilterIter, build_keys};
+pub(crate) use self::key_filter::{KeyFilter, KeyFilterExpr, KeyFilterIter, build_keys};
 pub use self::nested_loop::nested_loop_join;
 pub use self::probe::HashJoinProbe;
 use crate::error::Result;
