@@ -110,16 +110,45 @@ pub struct ScanPredicate {
     pub conjuncts: Vec<PhysicalExprRef>,
     /// The conjuncts as the query wrote them, for `EXPLAIN`.
     pub text: Vec<String>,
-    /// Set by conjuncts that judge themselves while the scan runs (a
-    /// join's runtime key filter) once they stop paying: the scan then
-    /// reads every row as if it had no predicate.
-    pub off: Option<Arc<AtomicBool>>,
+    /// Set for conjuncts that only spare work (a join's runtime key
+    /// filters): the scan reports what they keep and reads plainly once
+    /// they keep too much.
+    pub judge: Option<Arc<PredicateJudge>>,
 }
 
 impl ScanPredicate {
-    /// Whether the conjuncts have turned themselves off.
+    /// Whether the scan should read as if it had no predicate.
     pub fn is_off(&self) -> bool {
-        self.off.as_ref().is_some_and(|o| o.load(Ordering::Relaxed))
+        self.judge.as_ref().is_some_and(|j| j.off.load(Ordering::Relaxed))
+    }
+}
+
+/// What a scan's optional predicate has kept, over all tasks of the scan.
+#[derive(Debug, Default)]
+pub struct PredicateJudge {
+    seen: AtomicU64,
+    kept: AtomicU64,
+    off: AtomicBool,
+}
+
+/// Rows a scan tests before it judges an optional predicate.
+const JUDGE_AFTER_ROWS: u64 = 100_000;
+
+/// An optional predicate keeping more than this share of the rows is
+/// switched off for the rest of the scan. It spares only decoding and
+/// probing what it drops: on TPC-H, key filters keeping 5% (q09) and 8%
+/// (q07) of `lineitem` made the queries 21% and 12% faster, one keeping
+/// 20% (q05) 11% slower.
+const JUDGE_MAX_KEPT: f64 = 0.15;
+
+impl PredicateJudge {
+    /// Counts `kept` of `seen` tested rows.
+    pub fn record(&self, seen: usize, kept: usize) {
+        let seen = self.seen.fetch_add(seen as u64, Ordering::Relaxed) + seen as u64;
+        let kept = self.kept.fetch_add(kept as u64, Ordering::Relaxed) + kept as u64;
+        if seen >= JUDGE_AFTER_ROWS && kept as f64 > JUDGE_MAX_KEPT * seen as f64 {
+            self.off.store(true, Ordering::Relaxed);
+        }
     }
 }
 

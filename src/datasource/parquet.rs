@@ -437,6 +437,10 @@ impl ScanShared {
             }
             kept.push(passed);
         }
+        let kept_rows: usize = ranges.iter().map(|r| r.len()).sum();
+        if let Some(judge) = &predicate.judge {
+            judge.record(rows, kept_rows);
+        }
         let Some(first) = kept.first() else {
             return Ok(vec![]);
         };
@@ -445,7 +449,6 @@ impl ScanShared {
 
         // The other columns: decoded for the kept rows only when they are
         // few; skipping scattered rows costs more than decoding them.
-        let kept_rows: usize = ranges.iter().map(|r| r.len()).sum();
         let rest_mask = ProjectionMask::roots(schema, rest.iter().copied());
         let others: Vec<RecordBatch> = if rest.is_empty() {
             vec![]

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatchOptions};
@@ -20,11 +20,11 @@ use super::exchange::{HashSplitter, RangeSplitter, evaluate, sort_rows};
 use super::expr::PhysicalExprRef;
 use super::filter::{FilterCosts, filter_conjuncts};
 use super::join::{
-    HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterExpr, KeyFilterIter, build_keys as build_keys_of,
-    join_output_schema, nested_loop_join,
+    HashJoinProbe, JoinHashTable, KeyFilter, KeyFilterIter, build_keys as build_keys_of, join_output_schema,
+    nested_loop_join,
 };
 use super::plan::{AggregateCall, JoinDistribution, OperatorMetrics, Partitioning, PhysicalPlan, SortKey};
-use super::probe_scan::{probe_scan_path, push_into_probe_scan};
+use super::probe_scan::{key_filter_predicate, probe_scan_path};
 use super::sort::{TopK, sort_batches};
 use crate::SessionContext;
 use crate::datasource::ScanRequest;
@@ -66,7 +66,13 @@ pub struct Lowering<'a> {
     shared: std::sync::OnceLock<HashMap<String, usize>>,
     /// Those of them lowered so far.
     shared_rdds: std::sync::Mutex<HashMap<String, Batches>>,
+    /// Key filters of broadcast joins for the scans of their probe sides,
+    /// by the scan node's address in the plan being lowered, with the
+    /// scan's output columns holding the keys (see [`super::probe_scan`]).
+    scan_filters: ScanFilters,
 }
+
+type ScanFilters = std::sync::Mutex<HashMap<usize, Vec<(Vec<usize>, Arc<KeyFilter>)>>>;
 
 /// Whether a subplan computed twice is worth computing once and keeping
 /// until its second reader: operators over scans, and scans that filter. A
@@ -295,6 +301,7 @@ impl<'a> Lowering<'a> {
             exchanges: Default::default(),
             shared: Default::default(),
             shared_rdds: Default::default(),
+            scan_filters: Default::default(),
         }
     }
 
@@ -334,7 +341,11 @@ impl<'a> Lowering<'a> {
                 &ScanRequest {
                     projection: projection.clone(),
                     filters: filters.clone(),
-                    predicate: predicate.clone(),
+                    predicate: predicate.clone().or_else(|| {
+                        let key = plan as *const PhysicalPlan as usize;
+                        let pushed = self.scan_filters.lock().ok()?.remove(&key)?;
+                        key_filter_predicate(plan, &pushed)
+                    }),
                     limit: *fetch,
                     batch_size: bs,
                     target_partitions: self.target_partitions * SCAN_SPLITS_PER_PARTITION,
@@ -700,10 +711,10 @@ impl<'a> Lowering<'a> {
         self.shuffle(partitioning, filtered)
     }
 
-    /// The probe side of a broadcast join whose scan tests the build side's
-    /// keys itself (see [`super::probe_scan`]); as it is when the scan
-    /// cannot, the build side has too many keys, or a node on the way is
-    /// shared with another reader that must see every row.
+    /// The probe side of a broadcast join, whose scan tests the build
+    /// side's keys itself (see [`super::probe_scan`]) unless it cannot, the
+    /// build side has too many keys, or a node on the way is shared with
+    /// another reader that must see every row.
     fn lower_filtered_probe(
         &self,
         left: &PhysicalPlan,
@@ -711,32 +722,25 @@ impl<'a> Lowering<'a> {
         build_keys: &[Vec<ArrayRef>],
     ) -> Result<Batches> {
         let shared = self.shared.get();
-        let is_shared = |p: &PhysicalPlan| {
+        let is_shared = |p: &&PhysicalPlan| {
             p.fingerprint()
                 .is_some_and(|k| shared.is_some_and(|s| s.get(&k).is_some_and(|&n| n >= 2)))
         };
-        let pushable = probe_scan_path(left, probe_keys).is_some_and(|path| !path.into_iter().any(is_shared));
-        if !pushable
-            || build_keys
-                .iter()
-                .map(|k| k.first().map_or(0, |a| a.len()))
-                .sum::<usize>()
-                > RUNTIME_FILTER_MAX_KEYS
+        let keys: usize = build_keys.iter().map(|k| k.first().map_or(0, |a| a.len())).sum();
+        if let Some((path, columns)) = probe_scan_path(left, probe_keys)
+            && !path.iter().any(is_shared)
+            && keys <= RUNTIME_FILTER_MAX_KEYS
+            && let Some(scan) = path.last()
         {
-            return self.lower(left);
+            let filter = Arc::new(KeyFilter::new(
+                build_keys.iter().map(|k| build_keys_of(k)).collect::<Result<_>>()?,
+            ));
+            let key = *scan as *const PhysicalPlan as usize;
+            if let Ok(mut pending) = self.scan_filters.lock() {
+                pending.entry(key).or_default().push((columns, filter));
+            }
         }
-        let filter = Arc::new(KeyFilter::new(
-            build_keys.iter().map(|k| build_keys_of(k)).collect::<Result<_>>()?,
-        ));
-        let make = |keys: Vec<PhysicalExprRef>| {
-            let off = Arc::new(AtomicBool::new(false));
-            let conjunct = KeyFilterExpr::new(Arc::clone(&filter), keys, Arc::clone(&off));
-            (Arc::new(conjunct) as PhysicalExprRef, off)
-        };
-        match push_into_probe_scan(left, probe_keys, &make) {
-            Some(rewritten) => self.lower(&rewritten),
-            None => self.lower(left),
-        }
+        self.lower(left)
     }
 
     fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {

@@ -127,7 +127,7 @@ fn scan_predicate(s: &TableScan, mut parts: Vec<Expr>) -> Result<(Option<ScanPre
             .map(|e| create_physical_expr(e, &columns))
             .collect::<Result<_>>()?,
         text: parts.iter().map(|e| e.to_string()).collect(),
-        off: None,
+        judge: None,
     };
     Ok((Some(predicate), kept))
 }

@@ -14,7 +14,6 @@
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::buffer::BooleanBuffer;
@@ -22,7 +21,6 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
-use datafusion_common::ScalarValue;
 use foldhash::fast::FixedState;
 
 use super::hash_table::{KeyBits, key_validity, pack, packable, value_range, wide};
@@ -40,13 +38,6 @@ const JUDGE_AFTER_ROWS: usize = 100_000;
 /// A filter that keeps more than this fraction of the rows it has seen is
 /// switched off for the rest of the task.
 const KEEPS_TOO_MUCH: f64 = 0.8;
-
-/// A filter a scan evaluates that keeps more than this fraction of the
-/// rows is switched off for the whole scan. Unlike a shuffle, a broadcast
-/// join saves only decoding and probing what the filter drops: on TPC-H,
-/// filters keeping 5% (q09) and 8% (q07) of `lineitem` made the queries
-/// 21% and 12% faster, one keeping 20% (q05) 11% slower.
-const SCAN_KEEPS_TOO_MUCH: f64 = 0.15;
 
 /// Key ranges up to this many values get bits whatever the number of build
 /// rows (8 MiB, once per join): a probe side of millions of rows then reads
@@ -215,30 +206,18 @@ fn hash_rows(
 }
 
 /// A join's key filter as a conjunct a scan evaluates (late
-/// materialization): true where the probe key may find a partner. Like
-/// [`KeyFilterIter`] it judges itself, over every task of the scan at once,
-/// and once it keeps most rows it reports every row true and sets the
-/// scan predicate's `off` switch, so the scan goes back to plain reading.
+/// materialization): true where the probe key may find a partner.
 #[derive(Debug)]
 pub struct KeyFilterExpr {
     filter: Arc<KeyFilter>,
     /// The probe keys over the scan's tested columns.
     keys: Vec<PhysicalExprRef>,
-    seen: AtomicUsize,
-    kept: AtomicUsize,
-    off: Arc<AtomicBool>,
 }
 
 impl KeyFilterExpr {
-    /// A filter on `keys`, reporting through `off` when it stops paying.
-    pub fn new(filter: Arc<KeyFilter>, keys: Vec<PhysicalExprRef>, off: Arc<AtomicBool>) -> Self {
-        Self {
-            filter,
-            keys,
-            seen: AtomicUsize::new(0),
-            kept: AtomicUsize::new(0),
-            off,
-        }
+    /// The filter on `keys`.
+    pub fn new(filter: Arc<KeyFilter>, keys: Vec<PhysicalExprRef>) -> Self {
+        Self { filter, keys }
     }
 }
 
@@ -255,16 +234,9 @@ impl PhysicalExpr for KeyFilterExpr {
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
-        if self.off.load(Ordering::Relaxed) {
-            return Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))));
-        }
-        let mask = self.filter.mask(&evaluate(&self.keys, batch)?)?;
-        let seen = self.seen.fetch_add(batch.num_rows(), Ordering::Relaxed) + batch.num_rows();
-        let kept = self.kept.fetch_add(mask.true_count(), Ordering::Relaxed) + mask.true_count();
-        if seen >= JUDGE_AFTER_ROWS && kept as f64 > SCAN_KEEPS_TOO_MUCH * seen as f64 {
-            self.off.store(true, Ordering::Relaxed);
-        }
-        Ok(ColumnarValue::Array(Arc::new(mask)))
+        Ok(ColumnarValue::Array(Arc::new(
+            self.filter.mask(&evaluate(&self.keys, batch)?)?,
+        )))
     }
 }
 
