@@ -721,10 +721,11 @@ impl<'a> Lowering<'a> {
         probe_keys: &[PhysicalExprRef],
         build_keys: &[Vec<ArrayRef>],
     ) -> Result<Batches> {
-        let shared = self.shared.get();
+        // A fingerprint renders the node's whole subtree: only worth it when
+        // the plan computes something twice at all.
+        let shared = self.shared.get().filter(|s| !s.is_empty());
         let is_shared = |p: &&PhysicalPlan| {
-            p.fingerprint()
-                .is_some_and(|k| shared.is_some_and(|s| s.get(&k).is_some_and(|&n| n >= 2)))
+            shared.is_some_and(|s| p.fingerprint().is_some_and(|k| s.get(&k).is_some_and(|&n| n >= 2)))
         };
         let keys: usize = build_keys.iter().map(|k| k.first().map_or(0, |a| a.len())).sum();
         if let Some((path, columns)) = probe_scan_path(left, probe_keys)
