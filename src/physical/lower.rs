@@ -673,7 +673,8 @@ impl<'a> Lowering<'a> {
     /// `left` is shuffled here, its rows whose key the build side (`build`,
     /// keyed by `build_keys`) lacks are dropped before the shuffle; that
     /// costs one pass over the build side (whose shuffle the join then
-    /// reads again).
+    /// reads again). Where it can, the probe side's scan tests the keys
+    /// itself (see [`Self::push_key_filter`]).
     fn lower_probe_side(
         &self,
         left: &PhysicalPlan,
@@ -704,6 +705,10 @@ impl<'a> Lowering<'a> {
             return self.lower(left);
         }
         let filter = Arc::new(KeyFilter::new(per_batch));
+        // The scan tests the keys before decoding its other columns; the
+        // test before the shuffle stays for when the scan cannot, or its
+        // judge finds that too many rows pass for that to pay.
+        self.push_key_filter(input, probe_keys, Arc::clone(&filter));
         let probe_keys = probe_keys.clone();
         let filtered = self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
             Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))
@@ -712,36 +717,44 @@ impl<'a> Lowering<'a> {
     }
 
     /// The probe side of a broadcast join, whose scan tests the build
-    /// side's keys itself (see [`super::probe_scan`]) unless it cannot, the
-    /// build side has too many keys, or a node on the way is shared with
-    /// another reader that must see every row.
+    /// side's keys itself (see [`super::probe_scan`]) unless the build side
+    /// has too many keys or [`Self::push_key_filter`] declines.
     fn lower_filtered_probe(
         &self,
         left: &PhysicalPlan,
         probe_keys: &[PhysicalExprRef],
         build_keys: &[Vec<ArrayRef>],
     ) -> Result<Batches> {
+        let keys: usize = build_keys.iter().map(|k| k.first().map_or(0, |a| a.len())).sum();
+        if keys <= RUNTIME_FILTER_MAX_KEYS {
+            let filter = Arc::new(KeyFilter::new(
+                build_keys.iter().map(|k| build_keys_of(k)).collect::<Result<_>>()?,
+            ));
+            self.push_key_filter(left, probe_keys, filter);
+        }
+        self.lower(left)
+    }
+
+    /// Registers `filter` for the scan `probe`'s rows come from, which then
+    /// tests `probe_keys` itself, unless the keys are not plain scan
+    /// columns or a node on the way is shared with another reader that
+    /// must see every row.
+    fn push_key_filter(&self, probe: &PhysicalPlan, probe_keys: &[PhysicalExprRef], filter: Arc<KeyFilter>) {
         // A fingerprint renders the node's whole subtree: only worth it when
         // the plan computes something twice at all.
         let shared = self.shared.get().filter(|s| !s.is_empty());
         let is_shared = |p: &&PhysicalPlan| {
             shared.is_some_and(|s| p.fingerprint().is_some_and(|k| s.get(&k).is_some_and(|&n| n >= 2)))
         };
-        let keys: usize = build_keys.iter().map(|k| k.first().map_or(0, |a| a.len())).sum();
-        if let Some((path, columns)) = probe_scan_path(left, probe_keys)
+        if let Some((path, columns)) = probe_scan_path(probe, probe_keys)
             && !path.iter().any(is_shared)
-            && keys <= RUNTIME_FILTER_MAX_KEYS
             && let Some(scan) = path.last()
         {
-            let filter = Arc::new(KeyFilter::new(
-                build_keys.iter().map(|k| build_keys_of(k)).collect::<Result<_>>()?,
-            ));
             let key = *scan as *const PhysicalPlan as usize;
             if let Ok(mut pending) = self.scan_filters.lock() {
                 pending.entry(key).or_default().push((columns, filter));
             }
         }
-        self.lower(left)
     }
 
     fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {

@@ -11,6 +11,9 @@
 //! that has no predicate of its own (whose tested columns are decoded whole;
 //! adding the key would decode it for every row where the predicate decodes
 //! it for few).
+//!
+//! A partitioned join's probe side does the same with the filter it builds
+//! from the build side's shuffled rows before shuffling its own.
 
 use std::sync::Arc;
 
@@ -117,6 +120,26 @@ mod tests {
 
     use crate::SessionContext;
     use crate::datasource::test_util::write_parquet;
+
+    #[test]
+    fn a_partitioned_joins_probe_scan_tests_the_keys_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = session(dir.path());
+        let sql = "SELECT count(*), sum(v) FROM fact JOIN dim ON k = id WHERE tag = 'a'";
+        let set = |s: &str| ctx.sql(s).unwrap().collect().unwrap();
+        set("SET flint.broadcast_join_threshold = 0");
+        let plan = ctx.sql(sql).unwrap().explain_string(false, false).unwrap();
+        assert!(
+            plan.iter()
+                .any(|(_, l)| l.contains("partitioned") && l.contains("runtime_filter")),
+            "{plan:?}"
+        );
+        let (with, scanned) = run(&ctx, sql);
+        assert!(scanned < ROWS / 100, "{scanned} rows scanned");
+        set("SET flint.optimizer.runtime_filter = false");
+        let (without, scanned) = run(&ctx, sql);
+        assert_eq!((with, scanned), (without, ROWS));
+    }
 
     /// Rows of `fact`: more than a key filter sees before it judges itself.
     const ROWS: u64 = 150_000;
