@@ -549,7 +549,7 @@ impl ScanShared {
         let (store, location, wanted) = (Arc::clone(&self.store), f.meta.location.clone(), ranges.clone());
         let parts = self
             .session
-            .block_on(async move { store.get_ranges(&location, &wanted).await })?
+            .block_on(async move { crate::io::get_ranges(store.as_ref(), &location, &wanted).await })?
             .with_context(|| format!("reading Parquet file '{}'", f.name()))?;
         ScanMetrics::add(&self.metrics.bytes_read, parts.iter().map(|b| b.len() as u64).sum());
         let mut parts: Vec<(u64, Bytes)> = ranges.iter().map(|r| r.start).zip(parts).collect();
