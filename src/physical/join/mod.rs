@@ -201,9 +201,39 @@ impl Output {
         ri: &UInt32Array,
     ) -> Result<RecordBatch> {
         let nl = left.num_columns();
+        let (lrun, rrun) = (Rows::of(li), Rows::of(ri));
         self.batch(li.len(), |i| match i.checked_sub(nl) {
-            None => Ok(take(left.column(i).as_ref(), li, None)?),
-            Some(r) => Ok(take(right.column(r).as_ref(), ri, None)?),
+            None => lrun.gather(left.column(i)),
+            Some(r) => rrun.gather(right.column(r)),
+        })
+    }
+}
+
+/// Row positions to gather, noting when they are one run of consecutive
+/// rows: a probe batch whose every row has exactly one partner (a foreign
+/// key join) then passes its columns on as slices instead of copies.
+enum Rows<'a> {
+    Run(usize, usize, &'a UInt32Array),
+    Scattered(&'a UInt32Array),
+}
+
+impl<'a> Rows<'a> {
+    fn of(indices: &'a UInt32Array) -> Self {
+        let v = indices.values();
+        if let Some(&first) = v.first()
+            && indices.null_count() == 0
+            // One pass without early exit, so that it vectorizes.
+            && v.iter().zip(u64::from(first)..).fold(true, |run, (&i, want)| run & (u64::from(i) == want))
+        {
+            return Rows::Run(first as usize, v.len(), indices);
+        }
+        Rows::Scattered(indices)
+    }
+
+    fn gather(&self, column: &ArrayRef) -> Result<ArrayRef> {
+        Ok(match self {
+            Rows::Run(start, len, _) if start + len <= column.len() => column.slice(*start, *len),
+            Rows::Run(_, _, indices) | Rows::Scattered(indices) => take(column.as_ref(), indices, None)?,
         })
     }
 }
@@ -211,11 +241,12 @@ impl Output {
 /// Pairs `(li[k], ri[k])` gathered into joined columns (left then right).
 fn take_pairs(left: &RecordBatch, li: &UInt32Array, right: &RecordBatch, ri: &UInt32Array) -> Result<Vec<ArrayRef>> {
     let mut cols = Vec::with_capacity(left.num_columns() + right.num_columns());
+    let (lrun, rrun) = (Rows::of(li), Rows::of(ri));
     for c in left.columns() {
-        cols.push(take(c.as_ref(), li, None)?);
+        cols.push(lrun.gather(c)?);
     }
     for c in right.columns() {
-        cols.push(take(c.as_ref(), ri, None)?);
+        cols.push(rrun.gather(c)?);
     }
     Ok(cols)
 }

@@ -514,3 +514,25 @@ fn split_builds_find_every_row_of_a_key() {
         }
     }
 }
+
+#[test]
+fn consecutive_positions_gather_as_a_slice_and_others_as_copies() {
+    let column: ArrayRef = Arc::new(arrow::array::Int64Array::from_iter_values(0..10));
+    let run = UInt32Array::from(vec![3, 4, 5]);
+    let gathered = Rows::of(&run).gather(&column).unwrap();
+    assert_eq!(
+        gathered.as_primitive::<arrow::datatypes::Int64Type>().values(),
+        &[3, 4, 5]
+    );
+    // A slice shares the column's buffer.
+    assert_eq!(
+        gathered.to_data().buffers()[0].data_ptr(),
+        column.to_data().buffers()[0].data_ptr()
+    );
+    for scattered in [vec![3, 5, 4], vec![3, 3]] {
+        let indices = UInt32Array::from(scattered.clone());
+        assert!(matches!(Rows::of(&indices), Rows::Scattered(_)), "{scattered:?}");
+    }
+    let with_null = UInt32Array::from(vec![Some(0), None]);
+    assert!(matches!(Rows::of(&with_null), Rows::Scattered(_)));
+}
