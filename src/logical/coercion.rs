@@ -26,7 +26,7 @@ fn int_rank(t: &DataType) -> Option<(bool, u8)> {
 }
 
 /// Digits needed to hold any value of an integer type as a decimal.
-fn int_decimal_precision(t: &DataType) -> Option<u8> {
+pub(crate) fn int_decimal_precision(t: &DataType) -> Option<u8> {
     Some(match t {
         DataType::Int8 | DataType::UInt8 => 3,
         DataType::Int16 | DataType::UInt16 => 5,

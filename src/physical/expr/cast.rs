@@ -17,6 +17,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 use crate::error::{Error, Result};
+use crate::logical::coercion::int_decimal_precision;
 use crate::plan_err;
 
 /// A cast to `to`; `safe` turns failures into NULLs (`TRY_CAST`).
@@ -108,15 +109,8 @@ fn widen_integer(a: &ArrayRef, to: &DataType) -> Option<ArrayRef> {
     let DataType::Decimal128(p, s) = *to else {
         return None;
     };
-    let digits = match a.data_type() {
-        DataType::Int8 | DataType::UInt8 => 3,
-        DataType::Int16 | DataType::UInt16 => 5,
-        DataType::Int32 | DataType::UInt32 => 10,
-        DataType::Int64 => 19,
-        DataType::UInt64 => 20,
-        _ => return None,
-    };
-    if s < 0 || i16::from(p) - i16::from(s) < digits {
+    let digits = int_decimal_precision(a.data_type())?;
+    if s < 0 || i16::from(p) - i16::from(s) < i16::from(digits) {
         return None;
     }
     // At most p - s digits times 10^s stays within p <= 38 digits.
