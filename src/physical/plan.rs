@@ -167,10 +167,10 @@ pub enum PhysicalPlan {
         null_equals_null: bool,
         /// `NOT IN` semantics for anti joins.
         null_aware: bool,
-        /// The probe side is filtered by the build side's keys: before it
-        /// is shuffled (partitioned joins, see `KeyFilter`), or by the
-        /// Parquet scan it comes from (broadcast joins, see
-        /// [`probe_scan`](super::probe_scan)).
+        /// The probe side is filtered by the build side's keys: by the
+        /// Parquet scan it comes from where it can (see
+        /// [`probe_scan`](super::probe_scan)), and for partitioned joins
+        /// also before it is shuffled (see `KeyFilter`).
         runtime_filter: bool,
         /// The joined columns (left then right, as
         /// [`join_output_schema`](super::join::join_output_schema) lays
