@@ -144,6 +144,51 @@ fn explain_shows_stages_and_two_phase_aggregation() {
 }
 
 #[test]
+fn grouping_by_a_key_the_files_are_sorted_on_needs_no_shuffle() {
+    let ctx = ctx();
+    let one_row = |sql: &str| {
+        let batches = ctx.sql(sql).unwrap().collect().unwrap();
+        let b = &batches[0];
+        (0..b.num_columns())
+            .map(|c| arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(b.column(c)).value(0))
+            .collect::<Vec<_>>()
+    };
+    // Orders are written sorted by key, so each row group holds its own
+    // range of keys: every partition aggregates its keys in place.
+    let orders = "SELECT o_orderkey, count(*) AS n FROM orders GROUP BY o_orderkey";
+    let plan = explain(&ctx, &format!("EXPLAIN {orders}"));
+    assert!(
+        plan.contains("HashAggregate(Single)") && !plan.contains("Exchange: hash("),
+        "{plan}"
+    );
+    assert_eq!(one_row(&format!("SELECT count(*), max(n) FROM ({orders})")), [15000, 1]);
+    // A broadcast join keeps partsupp's partitions (sorted by part key,
+    // four rows a part, so 2000-row groups end between parts), and its
+    // output's p_partkey equals ps_partkey: grouped in place too.
+    let joined = "SELECT p_partkey, count(*) AS n FROM partsupp JOIN part ON ps_partkey = p_partkey \
+                  WHERE p_size < 10 GROUP BY p_partkey";
+    let plan = explain(&ctx, &format!("EXPLAIN {joined}"));
+    assert!(
+        plan.contains("HashAggregate(Single)") && !plan.contains("Exchange: hash("),
+        "{plan}"
+    );
+    let parts = one_row("SELECT count(*) FROM part WHERE p_size < 10")[0];
+    assert_eq!(
+        one_row(&format!("SELECT count(*), min(n), max(n) FROM ({joined})")),
+        [parts, 4, 4]
+    );
+    // Lineitem's row groups are cut every 2000 rows, splitting orders
+    // between them: their key ranges touch, so grouping by it shuffles.
+    let keys = "SELECT l_orderkey, count(*) AS n FROM lineitem GROUP BY l_orderkey";
+    let plan = explain(&ctx, &format!("EXPLAIN {keys}"));
+    assert!(plan.contains("Exchange: hash("), "{plan}");
+    assert_eq!(
+        one_row(&format!("SELECT count(*), sum(n) FROM ({keys})")),
+        [15000, 60175]
+    );
+}
+
+#[test]
 fn large_global_sort_uses_a_range_exchange_and_stays_ordered() {
     use std::sync::Arc;
 

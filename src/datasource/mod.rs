@@ -197,6 +197,14 @@ pub trait TableProvider: Send + Sync + Debug {
         None
     }
 
+    /// The columns (positions in [`TableProvider::schema`]) whose every
+    /// value lies in one partition of any scan of the table, however it is
+    /// projected, filtered or split: grouping by one of them needs no
+    /// shuffle. Empty (the default) when the table cannot tell.
+    fn clustered_columns(&self) -> Vec<usize> {
+        vec![]
+    }
+
     /// The batches of a scan, as an RDD. Output batches have the projected
     /// schema.
     fn scan(&self, ctx: &SessionContext, request: &ScanRequest) -> Result<Rdd<RecordBatch>>;

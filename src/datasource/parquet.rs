@@ -21,10 +21,11 @@ use ::parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy,
 };
 use ::parquet::arrow::async_reader::ParquetRecordBatchStream;
-use ::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use ::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask, parquet_column};
 use ::parquet::errors::ParquetError;
 use ::parquet::file::metadata::ParquetMetaData;
 use ::parquet::file::reader::{ChunkReader, Length};
+use ::parquet::file::statistics::Statistics;
 use arrow::array::{AsArray, BooleanArray, BooleanBufferBuilder, RecordBatchReader, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
@@ -90,6 +91,8 @@ pub struct ParquetTable {
     /// holds the table.
     session: Weak<SessionState>,
     selectivity: SelectivityCache,
+    /// See [`clustered_columns`].
+    clustered: Vec<usize>,
 }
 
 impl fmt::Debug for ParquetTable {
@@ -113,6 +116,7 @@ impl ParquetTable {
             .state
             .block_on(futures::stream::iter(loads).buffered(CONCURRENT_FOOTERS).try_collect())??;
         let schema = table_schema(&files)?;
+        let clustered = clustered_columns(&files, &schema);
         Ok(Self {
             path: path.to_string(),
             schema,
@@ -120,6 +124,7 @@ impl ParquetTable {
             files: Arc::new(files),
             session: Arc::downgrade(&ctx.state),
             selectivity: SelectivityCache::default(),
+            clustered,
         })
     }
 
@@ -210,6 +215,53 @@ fn table_schema(files: &[ParquetFile]) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::new_with_metadata(fields, base.metadata().clone())))
 }
 
+/// The columns whose row groups, over all files, hold disjoint ranges of
+/// values and no NULL, by their statistics. A scan never splits a row
+/// group, so all rows with one value of such a column are in one partition
+/// however the scan spreads them: files written sorted by a key (TPC-H's
+/// by their order, part and customer keys) group by it without a shuffle.
+/// Only integer, date, time and decimal columns stored as 32- or 64-bit
+/// integers, whose statistics compare as signed numbers.
+fn clustered_columns(files: &[ParquetFile], schema: &Schema) -> Vec<usize> {
+    let signed = |t: &DataType| {
+        use DataType::*;
+        matches!(
+            t,
+            Int8 | Int16 | Int32 | Int64 | Date32 | Date64 | Timestamp(..) | Time32(_) | Time64(_) | Decimal128(..)
+        )
+    };
+    let range = |stats: Option<&Statistics>| match stats? {
+        Statistics::Int32(s) if s.null_count_opt() == Some(0) => {
+            Some((i64::from(*s.min_opt()?), i64::from(*s.max_opt()?)))
+        }
+        Statistics::Int64(s) if s.null_count_opt() == Some(0) => Some((*s.min_opt()?, *s.max_opt()?)),
+        _ => None,
+    };
+    let disjoint = |name: &str| {
+        let mut ranges = Vec::new();
+        for file in files {
+            let Some((leaf, _)) = parquet_column(file.reader.parquet_schema(), file.reader.schema(), name) else {
+                return false;
+            };
+            for group in file.metadata().row_groups().iter().filter(|g| g.num_rows() > 0) {
+                match range(group.column(leaf).statistics()) {
+                    Some(r) => ranges.push(r),
+                    None => return false,
+                }
+            }
+        }
+        ranges.sort_unstable();
+        ranges.windows(2).all(|w| w[0].1 < w[1].0)
+    };
+    schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| signed(f.data_type()) && disjoint(f.name()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// A row group to read, and what it costs.
 struct Unit {
     file: usize,
@@ -268,6 +320,11 @@ impl TableProvider for ParquetTable {
     /// keep only.
     fn supports_predicates(&self) -> bool {
         true
+    }
+
+    /// See [`clustered_columns`].
+    fn clustered_columns(&self) -> Vec<usize> {
+        self.clustered.clone()
     }
 
     fn filter_selectivity(&self, filters: &[Expr]) -> Option<f64> {
@@ -760,6 +817,22 @@ mod tests {
         assert_eq!(get(&req.metrics.rows), 1000);
         assert!(get(&req.metrics.bytes_read) > 0);
         assert_eq!(run(&ctx, &t, &request(None, vec![], None, 64, 50)).len(), 10);
+    }
+
+    #[test]
+    fn columns_whose_row_groups_hold_disjoint_ranges_are_clustered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ctx, t) = table(dir.path());
+        // x, price and day rise with x; `small` has NULLs, `name` is text.
+        assert_eq!(t.clustered_columns(), [0, 2, 3]);
+        // Another file after the first's last key keeps them clustered...
+        write(&dir.path().join("u.parquet"), 1000, 50);
+        let after = ParquetTable::try_new(&ctx, dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(after.clustered_columns(), [0, 2, 3]);
+        // ...one sharing a key with it does not.
+        write(&dir.path().join("v.parquet"), 1049, 1);
+        let shared = ParquetTable::try_new(&ctx, dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(shared.clustered_columns(), Vec::<usize>::new());
     }
 
     #[test]

@@ -50,6 +50,19 @@ pub enum Partitioning {
     Single,
 }
 
+/// A way a plan's output is clustered (see [`PhysicalPlan::clustering`]):
+/// rows agreeing on `cols` are in the same partition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clustering {
+    /// Output column positions.
+    pub cols: Vec<usize>,
+    /// `Some(n)`: by an exchange hashing `cols` into `n` partitions, so
+    /// another input exchanged the same way lines up with it partition by
+    /// partition. `None`: only each value's rows are known to share one
+    /// partition, by no rule another input could follow.
+    pub hash: Option<usize>,
+}
+
 /// A physical sort key.
 #[derive(Clone, Debug)]
 pub struct SortKey {
@@ -265,16 +278,23 @@ impl PhysicalPlan {
         }
     }
 
-    /// The ways this plan's output is known to be hash-partitioned: each
-    /// entry is a set of output columns such that rows agreeing on them
-    /// are in the same partition, with the number of partitions. Only
-    /// exchanges on plain columns count, followed through operators that
-    /// keep rows in their partition and the columns findable.
-    pub fn hash_clustering(&self) -> Vec<(Vec<usize>, usize)> {
+    /// The ways this plan's output is known to be clustered: each entry is
+    /// a set of output columns such that rows agreeing on them are in the
+    /// same partition. Exchanges on plain columns count (hash clustering),
+    /// and scans of tables that report a column's values never span two
+    /// partitions (see [`TableProvider::clustered_columns`]); both are
+    /// followed through operators that keep rows in their partition and
+    /// the columns findable.
+    pub fn clustering(&self) -> Vec<Clustering> {
         /// `keys` with each column renamed by `to`; dropped when one is lost.
-        fn remap(keys: Vec<(Vec<usize>, usize)>, to: impl Fn(usize) -> Option<usize>) -> Vec<(Vec<usize>, usize)> {
+        fn remap(keys: Vec<Clustering>, to: impl Fn(usize) -> Option<usize>) -> Vec<Clustering> {
             keys.into_iter()
-                .filter_map(|(cols, n)| Some((cols.into_iter().map(&to).collect::<Option<Vec<_>>>()?, n)))
+                .filter_map(|c| {
+                    Some(Clustering {
+                        cols: c.cols.into_iter().map(&to).collect::<Option<Vec<_>>>()?,
+                        hash: c.hash,
+                    })
+                })
                 .collect()
         }
         let position = |exprs: &[PhysicalExprRef], i: usize| exprs.iter().position(|e| e.column_index() == Some(i));
@@ -286,17 +306,34 @@ impl PhysicalPlan {
                 .iter()
                 .map(|k| k.column_index())
                 .collect::<Option<Vec<_>>>()
-                .map(|cols| vec![(cols, *n)])
+                .map(|cols| vec![Clustering { cols, hash: Some(*n) }])
                 .unwrap_or_default(),
-            PhysicalPlan::Filter { input, .. } | PhysicalPlan::Metered { input, .. } => input.hash_clustering(),
-            PhysicalPlan::Projection { exprs, input, .. } => remap(input.hash_clustering(), |i| position(exprs, i)),
-            PhysicalPlan::Aggregate { groups, input, .. } => remap(input.hash_clustering(), |i| position(groups, i)),
+            PhysicalPlan::Scan { source, projection, .. } => {
+                let clustered = source.clustered_columns();
+                let table_columns: Vec<usize> = match projection {
+                    Some(p) => p.clone(),
+                    None => (0..source.schema().fields().len()).collect(),
+                };
+                table_columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| clustered.contains(c))
+                    .map(|(i, _)| Clustering {
+                        cols: vec![i],
+                        hash: None,
+                    })
+                    .collect()
+            }
+            PhysicalPlan::Filter { input, .. } | PhysicalPlan::Metered { input, .. } => input.clustering(),
+            PhysicalPlan::Projection { exprs, input, .. } => remap(input.clustering(), |i| position(exprs, i)),
+            PhysicalPlan::Aggregate { groups, input, .. } => remap(input.clustering(), |i| position(groups, i)),
             PhysicalPlan::HashJoin {
                 left,
                 join_type,
                 distribution,
                 projection,
                 right,
+                on,
                 ..
             } => {
                 let out = |full: usize| match projection {
@@ -317,17 +354,44 @@ impl PhysicalPlan {
                     JoinType::RightSemi | JoinType::RightAnti => 0,
                     _ => left.schema().fields().len(),
                 };
+                // An inner join's output has equal values in the two key
+                // columns of a pair: when one side is clustered on its key,
+                // the output is on the other side's key too (a value
+                // clustering only, as the two may hash differently).
+                let pairs: Vec<(usize, usize)> = match join_type {
+                    JoinType::Inner => on
+                        .iter()
+                        .filter_map(|(l, r)| Some((l.column_index()?, right_offset + r.column_index()?)))
+                        .collect(),
+                    _ => vec![],
+                };
+                let equal = |side: &[Clustering], of: &dyn Fn(usize) -> Option<usize>| {
+                    side.iter()
+                        .filter_map(|c| match c.cols[..] {
+                            [col] => of(col),
+                            _ => None,
+                        })
+                        .filter_map(&out)
+                        .map(|col| Clustering {
+                            cols: vec![col],
+                            hash: None,
+                        })
+                        .collect::<Vec<_>>()
+                };
                 let mut keys = vec![];
                 if from_left {
-                    keys.extend(remap(left.hash_clustering(), out));
+                    let side = left.clustering();
+                    keys.extend(equal(&side, &|c| pairs.iter().find(|p| p.0 == c).map(|p| p.1)));
+                    keys.extend(remap(side, out));
                 }
                 if from_right {
-                    keys.extend(remap(right.hash_clustering(), |i| out(right_offset + i)));
+                    let side = remap(right.clustering(), |i| Some(right_offset + i));
+                    keys.extend(equal(&side, &|c| pairs.iter().find(|p| p.1 == c).map(|p| p.0)));
+                    keys.extend(remap(side, out));
                 }
                 keys
             }
-            PhysicalPlan::Scan { .. }
-            | PhysicalPlan::Values { .. }
+            PhysicalPlan::Values { .. }
             | PhysicalPlan::Exchange { .. }
             | PhysicalPlan::Sort { .. }
             | PhysicalPlan::Limit { .. }

@@ -406,14 +406,16 @@ impl<'a> PhysicalPlanner<'a> {
                 }
             }
         };
-        // Input already hash-partitioned on some of the group columns (a
-        // join on them below) or in one partition has each group in one
-        // partition: aggregate in place, without partial states or shuffle.
+        // Input clustered on some of the group columns (hash-partitioned by
+        // a join on them below, or read from files whose row groups hold
+        // disjoint ranges of one) or in one partition has each group in
+        // one partition: aggregate in place, without partial states or
+        // shuffle.
         let group_cols: Vec<Option<usize>> = groups.iter().map(|g| g.column_index()).collect();
         let clustered = input
-            .hash_clustering()
+            .clustering()
             .iter()
-            .any(|(cols, _)| !cols.is_empty() && cols.iter().all(|c| group_cols.contains(&Some(*c))));
+            .any(|c| !c.cols.is_empty() && c.cols.iter().all(|col| group_cols.contains(&Some(*col))));
         if clustered || single_partition(&input) {
             return Ok(PhysicalPlan::Aggregate {
                 mode: AggregateMode::Single,
@@ -744,7 +746,7 @@ const OUTER_JOIN_SWAP_RATIO: f64 = 4.0;
 fn hash_partitioned(input: PhysicalPlan, keys: Vec<PhysicalExprRef>, n: usize) -> PhysicalPlan {
     let cols: Option<Vec<usize>> = keys.iter().map(|k| k.column_index()).collect();
     if let Some(cols) = cols
-        && input.hash_clustering().contains(&(cols, n))
+        && input.clustering().iter().any(|c| c.cols == cols && c.hash == Some(n))
     {
         return input;
     }
