@@ -122,7 +122,7 @@ impl DataFrame {
                 partitioning,
                 input: Box::new(self.physical_plan()?),
             };
-            self.lower(&physical)
+            self.lower(&physical, false)
         };
         let rdd = match partitioning {
             Partitioning::Hash(_, 0) | Partitioning::Range(_, 0) | Partitioning::RoundRobin(0) => {

@@ -192,15 +192,19 @@ impl DataFrame {
     }
 
     pub(crate) fn collect_physical(&self, physical: &PhysicalPlan) -> Result<Vec<RecordBatch>> {
-        self.lower(physical)?.collect()
+        self.lower(physical, true)?.collect()
     }
 
     /// The RDD computing `physical`, its batches relabelled with the
     /// frame's schema (the engine may mark columns nullable that the plan
-    /// knows are not) and empty ones dropped.
-    fn lower(&self, physical: &PhysicalPlan) -> Result<Rdd<RecordBatch>> {
+    /// knows are not) and empty ones dropped. `once`: it is computed by a
+    /// single action, and its shuffles may free their output as it is read.
+    fn lower(&self, physical: &PhysicalPlan, once: bool) -> Result<Rdd<RecordBatch>> {
         let settings = self.ctx.sql_settings();
-        let lowering = Lowering::new(&self.ctx, settings.batch_size, settings.shuffle_partitions);
+        let mut lowering = Lowering::new(&self.ctx, settings.batch_size, settings.shuffle_partitions);
+        if once {
+            lowering = lowering.consuming_exchanges();
+        }
         let schema = self.schema();
         Ok(lowering.lower(physical)?.try_map_partitions_with_index(move |_, iter| {
             let schema = Arc::clone(&schema);
@@ -223,7 +227,7 @@ impl DataFrame {
     /// ```
     pub fn rdd(&self) -> Result<Rdd<RecordBatch>> {
         let physical = self.physical_plan()?;
-        self.lower(&physical)
+        self.lower(&physical, false)
     }
 
     /// Number of rows of the result, computed as `count(*)` over the plan

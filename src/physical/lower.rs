@@ -70,6 +70,38 @@ pub struct Lowering<'a> {
     /// by the scan node's address in the plan being lowered, with the
     /// scan's output columns holding the keys (see [`super::probe_scan`]).
     scan_filters: ScanFilters,
+    /// Whether exchanges read once may free their buckets as they are read
+    /// (see [`Self::consuming_exchanges`]).
+    consume_exchanges: bool,
+    /// How many exchange nodes of the plan have each fingerprint; found at
+    /// the first call of [`Self::lower`]. Nodes with the same one are
+    /// lowered to one shuffle, read as many times.
+    exchange_counts: std::sync::OnceLock<HashMap<String, usize>>,
+    /// Exchanges (by address) whose output lowering reads more than once,
+    /// with how many times: below a range exchange, whose input is sampled
+    /// first, and below the build side of a partitioned join with a runtime
+    /// filter, whose keys are collected first.
+    reads: std::sync::Mutex<HashMap<usize, usize>>,
+}
+
+/// How many exchange nodes of `root` have each fingerprint.
+fn exchange_counts(root: &PhysicalPlan) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        if matches!(p, PhysicalPlan::Exchange { .. })
+            && let Some(k) = p.fingerprint()
+        {
+            *counts.entry(k).or_default() += 1;
+        }
+        stack.extend(p.children());
+    }
+    counts
+}
+
+/// A plan node's address, naming it within the plan being lowered.
+fn address(plan: &PhysicalPlan) -> usize {
+    plan as *const PhysicalPlan as usize
 }
 
 type ScanFilters = std::sync::Mutex<HashMap<usize, Vec<(Vec<usize>, Arc<KeyFilter>)>>>;
@@ -302,12 +334,56 @@ impl<'a> Lowering<'a> {
             shared: Default::default(),
             shared_rdds: Default::default(),
             scan_filters: Default::default(),
+            consume_exchanges: false,
+            exchange_counts: Default::default(),
+            reads: Default::default(),
+        }
+    }
+
+    /// This lowering, for a plan whose RDD is computed by one action: a
+    /// shuffle frees each bucket at the last read the plan makes of it, so
+    /// a query holds the output of the shuffles it is reading, not of every
+    /// shuffle it ran. Reading such an RDD again recomputes it.
+    pub fn consuming_exchanges(mut self) -> Self {
+        self.consume_exchanges = true;
+        self
+    }
+
+    /// How many times the plan reads the output of exchange node `plan`,
+    /// when it frees its buckets after the last: it is the plan's only
+    /// exchange computing its rows (the same rows are one shuffle).
+    fn reads_of(&self, plan: &PhysicalPlan) -> Option<usize> {
+        let unique = plan.fingerprint().is_none_or(|k| {
+            self.exchange_counts
+                .get()
+                .is_some_and(|c| c.get(&k).is_some_and(|&n| n == 1))
+        });
+        (self.consume_exchanges && unique).then(|| {
+            self.reads
+                .lock()
+                .map_or(1, |r| r.get(&address(plan)).copied().unwrap_or(1))
+        })
+    }
+
+    /// Doubles the reads of the exchanges `plan` reads (down to, not below,
+    /// the first exchange on each path): lowering reads `plan` twice.
+    fn mark_read_twice(&self, plan: &PhysicalPlan) {
+        let mut stack = vec![plan];
+        while let Some(p) = stack.pop() {
+            if matches!(p, PhysicalPlan::Exchange { .. }) {
+                if let Ok(mut r) = self.reads.lock() {
+                    *r.entry(address(p)).or_insert(1) *= 2;
+                }
+            } else {
+                stack.extend(p.children());
+            }
         }
     }
 
     /// The RDD computing `plan`. A subplan that `plan` computes more than
     /// once is lowered once and its partitions are shared by its readers.
     pub fn lower(&self, plan: &PhysicalPlan) -> Result<Batches> {
+        self.exchange_counts.get_or_init(|| exchange_counts(plan));
         let shared = self.shared.get_or_init(|| shared_subplans(plan));
         if shared.is_empty() || !shareable(plan) {
             return self.lower_node(plan);
@@ -342,7 +418,7 @@ impl<'a> Lowering<'a> {
                     projection: projection.clone(),
                     filters: filters.clone(),
                     predicate: predicate.clone().or_else(|| {
-                        let key = plan as *const PhysicalPlan as usize;
+                        let key = address(plan);
                         let pushed = self.scan_filters.lock().ok()?.remove(&key)?;
                         key_filter_predicate(plan, &pushed)
                     }),
@@ -381,7 +457,7 @@ impl<'a> Lowering<'a> {
                 match lowered {
                     Some(rdd) => rdd,
                     None => {
-                        let rdd = self.lower_exchange(partitioning, input)?;
+                        let rdd = self.lower_exchange(partitioning, input, self.reads_of(plan))?;
                         if let (Some(k), Ok(mut seen)) = (key, self.exchanges.lock()) {
                             seen.insert(k, rdd.clone());
                         }
@@ -455,6 +531,10 @@ impl<'a> Lowering<'a> {
                         })
                     }
                     JoinDistribution::Partitioned => {
+                        if *runtime_filter {
+                            // Its keys are collected before it is joined.
+                            self.mark_read_twice(right);
+                        }
                         let r = self.lower(right)?;
                         let l = if *runtime_filter {
                             self.lower_probe_side(left, &r, &right_keys)?
@@ -713,7 +793,7 @@ impl<'a> Lowering<'a> {
         let filtered = self.lower(input)?.try_map_partitions_with_index(move |_, iter| {
             Ok(KeyFilterIter::new(iter, Arc::clone(&filter), probe_keys.clone()))
         });
-        self.shuffle(partitioning, filtered)
+        self.shuffle(partitioning, filtered, self.reads_of(left))
     }
 
     /// The probe side of a broadcast join, whose scan tests the build
@@ -750,31 +830,46 @@ impl<'a> Lowering<'a> {
             && !path.iter().any(is_shared)
             && let Some(scan) = path.last()
         {
-            let key = *scan as *const PhysicalPlan as usize;
+            let key = address(scan);
             if let Ok(mut pending) = self.scan_filters.lock() {
                 pending.entry(key).or_default().push((columns, filter));
             }
         }
     }
 
-    fn lower_exchange(&self, partitioning: &Partitioning, input: &PhysicalPlan) -> Result<Batches> {
+    fn lower_exchange(
+        &self,
+        partitioning: &Partitioning,
+        input: &PhysicalPlan,
+        reads: Option<usize>,
+    ) -> Result<Batches> {
+        if matches!(partitioning, Partitioning::Range(..)) {
+            // Sampled for the range bounds, then shuffled.
+            self.mark_read_twice(input);
+        }
         let rdd = self.lower(input)?;
-        self.shuffle(partitioning, rdd)
+        self.shuffle(partitioning, rdd, reads)
     }
 
-    /// `rdd` redistributed by `partitioning`.
-    fn shuffle(&self, partitioning: &Partitioning, rdd: Batches) -> Result<Batches> {
+    /// `rdd` redistributed by `partitioning`, each bucket freed at read
+    /// number `reads` (see [`BatchBucket::with_reads`]).
+    fn shuffle(&self, partitioning: &Partitioning, rdd: Batches, reads: Option<usize>) -> Result<Batches> {
         let bs = self.batch_size;
         let read = move |r: usize, outputs: crate::rdd::ShuffleMapOutput<BatchBucket>, _: &Arc<crate::TaskContext>| {
-            let batches: Vec<RecordBatch> = outputs.iter().flat_map(|o| o.buckets[r].0.iter().cloned()).collect();
+            let batches: Vec<RecordBatch> = outputs
+                .iter()
+                .flat_map(|o| o.buckets[r].read().unwrap_or_default())
+                .collect();
+            drop(outputs);
             Ok(Box::new(coalesce(batches, bs)?.into_iter()) as BoxIter<RecordBatch>)
         };
+        let bucket = move |batches| BatchBucket::with_reads(batches, reads);
         Ok(match partitioning {
             Partitioning::Single => rdd.shuffle(
                 "exchange single",
                 1,
                 None,
-                |_, iter, _| Ok(vec![BatchBucket(iter.filter(|b| b.num_rows() > 0).collect())]),
+                move |_, iter, _| Ok(vec![bucket(iter.filter(|b| b.num_rows() > 0).collect())]),
                 read,
             ),
             Partitioning::Hash(keys, n) => {
@@ -789,7 +884,7 @@ impl<'a> Lowering<'a> {
                         for b in iter {
                             splitter.split(&b, &mut buckets)?;
                         }
-                        Ok(buckets.into_iter().map(BatchBucket).collect())
+                        Ok(buckets.into_iter().map(bucket).collect())
                     },
                     read,
                 )
@@ -808,7 +903,7 @@ impl<'a> Lowering<'a> {
                         for b in iter {
                             splitter.split(&b, &mut buckets)?;
                         }
-                        Ok(buckets.into_iter().map(BatchBucket).collect())
+                        Ok(buckets.into_iter().map(bucket).collect())
                     },
                     read,
                 )
@@ -929,6 +1024,52 @@ mod tests {
             .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
             .collect();
         assert_eq!(rows, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_shuffle_read_once_frees_its_buckets_and_a_second_read_recomputes_them() {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let batches: Vec<RecordBatch> = (0..4)
+            .map(|i| {
+                let keys = Int64Array::from_iter_values((i * 100..(i + 1) * 100).map(|v| v % 7));
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(keys)]).unwrap()
+            })
+            .collect();
+        let ctx = SessionContext::new();
+        ctx.register_batches("t", batches).unwrap();
+        let df = ctx.sql("SELECT k, count(*) AS c FROM t GROUP BY k").unwrap();
+        let physical = df.physical_plan().unwrap();
+        let counts = |rdd: &Batches| {
+            let mut rows: Vec<(i64, i64)> = rdd
+                .collect()
+                .unwrap()
+                .iter()
+                .flat_map(|b| {
+                    let (k, c) = (
+                        b.column(0).as_primitive::<Int64Type>(),
+                        b.column(1).as_primitive::<Int64Type>(),
+                    );
+                    (0..b.num_rows()).map(|i| (k.value(i), c.value(i))).collect::<Vec<_>>()
+                })
+                .collect();
+            rows.sort_unstable();
+            let resubmits = ctx.state.scheduler.last_job_metrics().unwrap().resubmits;
+            (rows, resubmits)
+        };
+        // Kept: a second action skips the map stage.
+        let kept = Lowering::new(&ctx, 8192, 2).lower(&physical).unwrap();
+        let (expected, resubmits) = counts(&kept);
+        assert_eq!(expected.len(), 7);
+        assert_eq!(resubmits, 0);
+        assert_eq!(counts(&kept), (expected.clone(), 0));
+        // Taken by their one reader: the second action finds the buckets
+        // gone and writes them again, with the same answer.
+        let taken = Lowering::new(&ctx, 8192, 2)
+            .consuming_exchanges()
+            .lower(&physical)
+            .unwrap();
+        assert_eq!(counts(&taken), (expected.clone(), 0));
+        assert_eq!(counts(&taken), (expected, 1));
     }
 
     #[test]

@@ -134,6 +134,21 @@ impl<B: Block, U: Data> RddBase for ShuffledRdd<B, U> {
 impl<B: Block, U: Data> RddCompute<U> for ShuffledRdd<B, U> {
     fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<U>> {
         let outputs = tc.session.shuffle.fetch::<B>(self.shuffle_id, self.num_maps)?;
+        // A bucket its last reader took is gone: this is a task retried, or
+        // a reader nobody expected. Its map outputs are dropped, so that the
+        // scheduler writes them again from lineage, as for lost ones.
+        let taken: Vec<usize> = (0..outputs.len())
+            .filter(|&m| outputs[m].buckets.get(split).is_some_and(|b| b.is_taken()))
+            .collect();
+        if let Some(&map_id) = taken.first() {
+            for &m in &taken {
+                tc.session.shuffle.remove_map_output(self.shuffle_id, m);
+            }
+            return Err(crate::Error::FetchFailed {
+                shuffle_id: self.shuffle_id,
+                map_id,
+            });
+        }
         (self.read)(split, outputs, tc)
     }
 }

@@ -30,6 +30,12 @@ pub trait Block: Send + Sync + 'static {
     /// shallow size (`size_of::<T>() * len`); heap data behind pointers is
     /// not followed.
     fn bytes(&self) -> usize;
+    /// Whether the block's content was taken by a reader that was to be its
+    /// last (see [`BatchBucket::with_reads`]), so that it must be written
+    /// again before anyone reads it.
+    fn is_taken(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Send + Sync + 'static> Block for Vec<T> {
@@ -42,16 +48,61 @@ impl<T: Send + Sync + 'static> Block for Vec<T> {
 }
 
 /// A shuffle bucket of Arrow record batches, sized by their real rows and
-/// buffer memory.
+/// buffer memory. One made for a known number of reads frees its batches
+/// at the last of them instead of when the query ends; such a bucket is
+/// then [`Block::is_taken`], and reading it again makes the scheduler
+/// recompute its map output.
 #[derive(Debug, Default)]
-pub struct BatchBucket(pub Vec<arrow::record_batch::RecordBatch>);
+pub struct BatchBucket {
+    /// The batches (`None` once taken) and the reads left before they are
+    /// (0: no limit).
+    content: std::sync::Mutex<(Option<Vec<arrow::record_batch::RecordBatch>>, usize)>,
+    rows: usize,
+    bytes: usize,
+}
+
+impl BatchBucket {
+    /// A bucket of `batches`, kept for any number of reads.
+    pub fn new(batches: Vec<arrow::record_batch::RecordBatch>) -> Self {
+        Self::with_reads(batches, None)
+    }
+
+    /// A bucket of `batches` freed at read number `reads` (`None`: kept).
+    pub fn with_reads(batches: Vec<arrow::record_batch::RecordBatch>, reads: Option<usize>) -> Self {
+        Self {
+            rows: batches.iter().map(|b| b.num_rows()).sum(),
+            bytes: batches_bytes(&batches),
+            content: std::sync::Mutex::new((Some(batches), reads.unwrap_or(0))),
+        }
+    }
+
+    /// The batches, taken out at the last planned read; `None` once taken.
+    pub fn read(&self) -> Option<Vec<arrow::record_batch::RecordBatch>> {
+        let mut content = self.content.lock().unwrap_or_else(|p| p.into_inner());
+        let (batches, left) = &mut *content;
+        match left {
+            0 => batches.clone(),
+            1 => {
+                *left = 0;
+                batches.take()
+            }
+            n => {
+                *n -= 1;
+                batches.clone()
+            }
+        }
+    }
+}
 
 impl Block for BatchBucket {
     fn rows(&self) -> usize {
-        self.0.iter().map(|b| b.num_rows()).sum()
+        self.rows
     }
     fn bytes(&self) -> usize {
-        batches_bytes(&self.0)
+        self.bytes
+    }
+    fn is_taken(&self) -> bool {
+        self.content.lock().unwrap_or_else(|p| p.into_inner()).0.is_none()
     }
 }
 
@@ -69,4 +120,34 @@ fn downcast<B: Send + Sync + 'static>(block: Erased, what: &str) -> Result<Arc<B
             std::any::type_name::<B>()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int32Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    use super::*;
+
+    #[test]
+    fn a_bucket_frees_its_batches_at_the_last_planned_read() {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int32, false)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![1, 2, 3]))]).unwrap();
+        let bucket = BatchBucket::with_reads(vec![batch.clone()], Some(2));
+        assert_eq!((bucket.rows(), bucket.is_taken()), (3, false));
+        assert_eq!(bucket.read(), Some(vec![batch.clone()]));
+        assert!(!bucket.is_taken());
+        assert_eq!(bucket.read(), Some(vec![batch.clone()]));
+        assert!(bucket.is_taken());
+        assert_eq!(bucket.read(), None);
+        // Without a count it is kept.
+        let kept = BatchBucket::new(vec![batch.clone()]);
+        for _ in 0..3 {
+            assert_eq!(kept.read(), Some(vec![batch.clone()]));
+        }
+        assert!(!kept.is_taken());
+    }
 }
