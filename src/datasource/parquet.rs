@@ -7,11 +7,13 @@
 //! min/max statistics of every row group. A scan drops the row groups whose
 //! statistics rule out the request's filters (see `pruning`), then spreads
 //! the rest over about `target_partitions` partitions in contiguous runs,
-//! never splitting a row group. A task reads its row groups one at a time
-//! through `object_store` with Parquet's async reader; or, when the scan
-//! evaluates filter conjuncts itself, fetches a row group's column chunks at
-//! once and decodes the columns the filter does not read only for the rows
-//! it keeps.
+//! never splitting a row group, so a column whose row groups hold disjoint
+//! value ranges has each value in one partition (see `clustered_columns`),
+//! which lets the planner group by it without a shuffle. A task reads its
+//! row groups one at a time through `object_store` with Parquet's async
+//! reader; or, when the scan evaluates filter conjuncts itself, fetches a
+//! row group's column chunks at once and decodes the columns the filter
+//! does not read only for the rows it keeps.
 
 use std::fmt;
 use std::ops::Range;
