@@ -851,16 +851,18 @@ impl<'a> Lowering<'a> {
         self.shuffle(partitioning, rdd, reads)
     }
 
-    /// `rdd` redistributed by `partitioning`, each bucket freed at read
-    /// number `reads` (see [`BatchBucket::with_reads`]).
+    /// `rdd` redistributed by `partitioning`, each bucket freed when its
+    /// reader number `reads` succeeds (see [`BatchBucket::with_reads`]).
     fn shuffle(&self, partitioning: &Partitioning, rdd: Batches, reads: Option<usize>) -> Result<Batches> {
         let bs = self.batch_size;
-        let read = move |r: usize, outputs: crate::rdd::ShuffleMapOutput<BatchBucket>, _: &Arc<crate::TaskContext>| {
+        let read = move |r: usize, outputs: crate::rdd::ShuffleMapOutput<BatchBucket>, tc: &Arc<crate::TaskContext>| {
             let batches: Vec<RecordBatch> = outputs
                 .iter()
                 .flat_map(|o| o.buckets[r].read().unwrap_or_default())
                 .collect();
-            drop(outputs);
+            if reads.is_some() {
+                tc.on_success(move || outputs.iter().for_each(|o| o.buckets[r].release()));
+            }
             Ok(Box::new(coalesce(batches, bs)?.into_iter()) as BoxIter<RecordBatch>)
         };
         let bucket = move |batches| BatchBucket::with_reads(batches, reads);
@@ -1070,6 +1072,28 @@ mod tests {
             .unwrap();
         assert_eq!(counts(&taken), (expected.clone(), 0));
         assert_eq!(counts(&taken), (expected, 1));
+    }
+
+    #[test]
+    fn a_retried_reader_still_finds_the_buckets_it_read() {
+        // Every task's first attempt fails after its work: a reader's
+        // buckets are freed only when an attempt succeeds.
+        let config = crate::SessionConfig::new().with_fault_injection(crate::FaultInjection::new(1));
+        let ctx = SessionContext::with_config(config);
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)]));
+        let keys = Int64Array::from_iter_values((0..400).map(|v| v % 7));
+        ctx.register_batches("t", vec![RecordBatch::try_new(schema, vec![Arc::new(keys)]).unwrap()])
+            .unwrap();
+        let out = ctx
+            .sql("SELECT count(*), sum(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g")
+            .unwrap()
+            .collect()
+            .unwrap();
+        let row: Vec<i64> = (0..2)
+            .map(|i| out[0].column(i).as_primitive::<Int64Type>().value(0))
+            .collect();
+        assert_eq!(row, vec![7, 400]);
+        assert_eq!(ctx.state.scheduler.last_job_metrics().unwrap().resubmits, 0);
     }
 
     #[test]

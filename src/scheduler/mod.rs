@@ -393,7 +393,7 @@ impl Job<'_> {
             }
             match result {
                 Ok(v) => {
-                    tc.commit_accumulators();
+                    tc.commit();
                     for l in &self.listeners {
                         l.on_task_end(self.job_id, stage_id, item, true);
                     }

@@ -40,6 +40,8 @@ pub struct TaskContext {
     failed: AtomicBool,
     failure: Mutex<Option<Error>>,
     pending: Mutex<HashMap<usize, Box<dyn PendingUpdate>>>,
+    /// Run when this attempt succeeds (see [`TaskContext::on_success`]).
+    on_success: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 thread_local! {
@@ -65,6 +67,7 @@ impl TaskContext {
             failed: AtomicBool::new(false),
             failure: Mutex::new(None),
             pending: Mutex::new(HashMap::new()),
+            on_success: Mutex::new(Vec::new()),
         })
     }
 
@@ -145,11 +148,24 @@ impl TaskContext {
         }
     }
 
-    /// Applies this attempt's accumulator updates (on success only).
-    pub(crate) fn commit_accumulators(&self) {
+    /// Runs `f` if this attempt succeeds; a failed attempt drops it.
+    pub(crate) fn on_success(&self, f: impl FnOnce() + Send + 'static) {
+        self.on_success
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(f));
+    }
+
+    /// Applies this attempt's accumulator updates and runs its
+    /// [`on_success`](Self::on_success) hooks (on success only).
+    pub(crate) fn commit(&self) {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for (_, p) in pending {
             p.commit();
+        }
+        let hooks = std::mem::take(&mut *self.on_success.lock().unwrap_or_else(|p| p.into_inner()));
+        for f in hooks {
+            f();
         }
     }
 

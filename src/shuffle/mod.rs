@@ -49,13 +49,15 @@ impl<T: Send + Sync + 'static> Block for Vec<T> {
 
 /// A shuffle bucket of Arrow record batches, sized by their real rows and
 /// buffer memory. One made for a known number of reads frees its batches
-/// at the last of them instead of when the query ends; such a bucket is
-/// then [`Block::is_taken`], and reading it again makes the scheduler
-/// recompute its map output.
+/// when the last of them has [`released`](Self::release) it (a reading
+/// task does so when it succeeds, so a retried attempt still finds them)
+/// instead of when the query ends; such a bucket is then
+/// [`Block::is_taken`], and reading it again makes the scheduler recompute
+/// its map output.
 #[derive(Debug, Default)]
 pub struct BatchBucket {
-    /// The batches (`None` once taken) and the reads left before they are
-    /// (0: no limit).
+    /// The batches (`None` once freed) and the releases left before they
+    /// are (0: never).
     content: std::sync::Mutex<(Option<Vec<arrow::record_batch::RecordBatch>>, usize)>,
     rows: usize,
     bytes: usize,
@@ -67,7 +69,8 @@ impl BatchBucket {
         Self::with_reads(batches, None)
     }
 
-    /// A bucket of `batches` freed at read number `reads` (`None`: kept).
+    /// A bucket of `batches` freed at release number `reads` (`None`:
+    /// kept).
     pub fn with_reads(batches: Vec<arrow::record_batch::RecordBatch>, reads: Option<usize>) -> Self {
         Self {
             rows: batches.iter().map(|b| b.num_rows()).sum(),
@@ -76,20 +79,22 @@ impl BatchBucket {
         }
     }
 
-    /// The batches, taken out at the last planned read; `None` once taken.
+    /// The batches; `None` once freed.
     pub fn read(&self) -> Option<Vec<arrow::record_batch::RecordBatch>> {
+        self.content.lock().unwrap_or_else(|p| p.into_inner()).0.clone()
+    }
+
+    /// Counts one planned read as done, freeing the batches at the last.
+    pub fn release(&self) {
         let mut content = self.content.lock().unwrap_or_else(|p| p.into_inner());
         let (batches, left) = &mut *content;
         match left {
-            0 => batches.clone(),
+            0 => {}
             1 => {
                 *left = 0;
-                batches.take()
+                *batches = None;
             }
-            n => {
-                *n -= 1;
-                batches.clone()
-            }
+            n => *n -= 1,
         }
     }
 }
@@ -138,16 +143,20 @@ mod tests {
         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![1, 2, 3]))]).unwrap();
         let bucket = BatchBucket::with_reads(vec![batch.clone()], Some(2));
         assert_eq!((bucket.rows(), bucket.is_taken()), (3, false));
+        // Reading without releasing (a failed attempt) keeps it.
         assert_eq!(bucket.read(), Some(vec![batch.clone()]));
+        assert_eq!(bucket.read(), Some(vec![batch.clone()]));
+        bucket.release();
         assert!(!bucket.is_taken());
         assert_eq!(bucket.read(), Some(vec![batch.clone()]));
+        bucket.release();
         assert!(bucket.is_taken());
         assert_eq!(bucket.read(), None);
         // Without a count it is kept.
         let kept = BatchBucket::new(vec![batch.clone()]);
         for _ in 0..3 {
-            assert_eq!(kept.read(), Some(vec![batch.clone()]));
+            kept.release();
         }
-        assert!(!kept.is_taken());
+        assert_eq!(kept.read(), Some(vec![batch]));
     }
 }
