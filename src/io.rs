@@ -103,9 +103,14 @@ pub(crate) fn read_range(
 ) -> Result<Bytes> {
     let store = Arc::clone(store);
     let p = path.clone();
-    let mut parts = session
-        .block_on(async move { get_ranges(store.as_ref(), &p, std::slice::from_ref(&range)).await })?
-        .with_context(|| format!("reading '{path}'"))?;
+    session
+        .block_on(async move { get_range(store.as_ref(), &p, range).await })?
+        .with_context(|| format!("reading '{path}'"))
+}
+
+/// Bytes `range` of an object, read as [`get_ranges`] reads them.
+async fn get_range(store: &dyn ObjectStore, location: &StorePath, range: Range<u64>) -> object_store::Result<Bytes> {
+    let mut parts = get_ranges(store, location, std::slice::from_ref(&range)).await?;
     Ok(parts.pop().unwrap_or_default())
 }
 
@@ -300,8 +305,7 @@ impl ParquetObject {
 impl AsyncFileReader for ParquetObject {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            let mut parts = get_ranges(self.store.as_ref(), &self.meta.location, &[range]).await?;
-            let bytes = parts.pop().unwrap_or_default();
+            let bytes = get_range(self.store.as_ref(), &self.meta.location, range).await?;
             self.counted(bytes.len() as u64);
             Ok(bytes)
         }
