@@ -134,8 +134,8 @@ impl<B: Block, U: Data> RddBase for ShuffledRdd<B, U> {
 impl<B: Block, U: Data> RddCompute<U> for ShuffledRdd<B, U> {
     fn compute(&self, split: usize, tc: &Arc<TaskContext>) -> Result<BoxIter<U>> {
         let outputs = tc.session.shuffle.fetch::<B>(self.shuffle_id, self.num_maps)?;
-        // A bucket its last reader took is gone: this is a task retried, or
-        // a reader nobody expected. Its map outputs are dropped, so that the
+        // A bucket freed after its last planned read is gone: this is a
+        // read nobody counted. Its map outputs are dropped, so that the
         // scheduler writes them again from lineage, as for lost ones.
         let taken: Vec<usize> = (0..outputs.len())
             .filter(|&m| outputs[m].buckets.get(split).is_some_and(|b| b.is_taken()))

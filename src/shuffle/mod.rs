@@ -30,9 +30,9 @@ pub trait Block: Send + Sync + 'static {
     /// shallow size (`size_of::<T>() * len`); heap data behind pointers is
     /// not followed.
     fn bytes(&self) -> usize;
-    /// Whether the block's content was taken by a reader that was to be its
-    /// last (see [`BatchBucket::with_reads`]), so that it must be written
-    /// again before anyone reads it.
+    /// Whether the block's content was freed after its last planned read
+    /// (see [`BatchBucket::with_reads`]), so that it must be written again
+    /// before anyone reads it.
     fn is_taken(&self) -> bool {
         false
     }
