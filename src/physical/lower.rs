@@ -1012,6 +1012,14 @@ mod tests {
 
     use super::*;
 
+    /// The first row of `sql`'s result, every column an Int64.
+    fn first_row(ctx: &SessionContext, sql: &str) -> Vec<i64> {
+        let out = ctx.sql(sql).unwrap().collect().unwrap();
+        (0..out[0].num_columns())
+            .map(|i| out[0].column(i).as_primitive::<Int64Type>().value(0))
+            .collect()
+    }
+
     #[test]
     fn coalesce_keeps_row_order() {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
@@ -1084,14 +1092,10 @@ mod tests {
         let keys = Int64Array::from_iter_values((0..400).map(|v| v % 7));
         ctx.register_batches("t", vec![RecordBatch::try_new(schema, vec![Arc::new(keys)]).unwrap()])
             .unwrap();
-        let out = ctx
-            .sql("SELECT count(*), sum(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g")
-            .unwrap()
-            .collect()
-            .unwrap();
-        let row: Vec<i64> = (0..2)
-            .map(|i| out[0].column(i).as_primitive::<Int64Type>().value(0))
-            .collect();
+        let row = first_row(
+            &ctx,
+            "SELECT count(*), sum(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g",
+        );
         assert_eq!(row, vec![7, 400]);
         assert_eq!(ctx.state.scheduler.last_job_metrics().unwrap().resubmits, 0);
     }
@@ -1113,14 +1117,10 @@ mod tests {
         let ctx = SessionContext::new();
         ctx.sql("SET flint.shuffle.partitions = 2").unwrap().collect().unwrap();
         ctx.register_batches("t", batches).unwrap();
-        let out = ctx
-            .sql("SELECT count(*), min(c), max(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g")
-            .unwrap()
-            .collect()
-            .unwrap();
-        let row: Vec<i64> = (0..3)
-            .map(|i| out[0].column(i).as_primitive::<Int64Type>().value(0))
-            .collect();
+        let row = first_row(
+            &ctx,
+            "SELECT count(*), min(c), max(c) FROM (SELECT k, count(*) AS c FROM t GROUP BY k) g",
+        );
         assert_eq!(row, vec![n, 2, 2]);
     }
 }
